@@ -1,0 +1,48 @@
+"""Every environment variable the package reads, named once, with its default.
+
+Entry points (the Lambda function, the local twin, the commands) read their settings from here
+instead of spelling variable names themselves, so ``grep`` on one module answers "what can I set?".
+Readers are functions, not module constants, so a process reads the environment when it builds
+its objects (an app factory, a twin worker), never at import time behind a caller's back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+#: The committed artifacts, next to the package (the Lambda image copies both side by side).
+DEFAULT_MODELS_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "models"
+
+#: Directory of ``<name>/manifest.json`` model artifacts (default :data:`DEFAULT_MODELS_DIR`).
+MODELS_DIR: Final[str] = "CNW_MODELS_DIR"
+#: Log level of the package's JSON logs (``DEBUG`` .. ``CRITICAL``; default ``INFO``).
+LOG_LEVEL: Final[str] = "LOG_LEVEL"
+#: The API key the local twin accepts and the deploy smoke test and load tests send.
+API_KEY: Final[str] = "CNW_API_KEY"
+#: The twin's configuration as JSON, handed by ``serve`` to its uvicorn worker processes.
+GATEWAY_CONFIG: Final[str] = "CNW_GATEWAY_CONFIG"
+
+#: Every variable above, for documentation and for tests that check nothing else is read.
+ALL: Final[tuple[str, ...]] = (MODELS_DIR, LOG_LEVEL, API_KEY, GATEWAY_CONFIG)
+
+
+def models_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$CNW_MODELS_DIR`` or the committed ``models/`` directory."""
+    value = (os.environ if environ is None else environ).get(MODELS_DIR)
+    return Path(value) if value else DEFAULT_MODELS_DIR
+
+
+def log_level(environ: Mapping[str, str] | None = None, default: str = "INFO") -> str:
+    """``$LOG_LEVEL`` upper-cased, or ``default``."""
+    value = (os.environ if environ is None else environ).get(LOG_LEVEL)
+    return (value or default).upper()
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of one of :data:`ALL` (``None`` when unset or empty)."""
+    if name not in ALL:
+        raise KeyError(f"{name} is not an environment variable of this package; see {__name__}")
+    return (os.environ if environ is None else environ).get(name) or None
