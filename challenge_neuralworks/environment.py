@@ -24,9 +24,33 @@ LOG_LEVEL: Final[str] = "LOG_LEVEL"
 API_KEY: Final[str] = "CNW_API_KEY"
 #: The twin's configuration as JSON, handed by ``serve`` to its uvicorn worker processes.
 GATEWAY_CONFIG: Final[str] = "CNW_GATEWAY_CONFIG"
+#: The deployment stage the function serves (``dev``, ``prd``; the twin: its stage). A metric
+#: dimension and a field of every captured prediction.
+STAGE: Final[str] = "CNW_STAGE"
+#: Share of predictions captured (0.0 off .. 1.0 all; default 1.0 in dev, 0.1 in prd via Terraform).
+CAPTURE_SAMPLE: Final[str] = "CNW_CAPTURE_SAMPLE"
+#: Local only: write captured predictions to ``<dir>/<model>/<date>.jsonl`` instead of stdout.
+CAPTURE_DIR: Final[str] = "CNW_CAPTURE_DIR"
+#: DynamoDB table of reported actual departures (the live context of ``delay_nowcast``).
+DEPARTURES_TABLE: Final[str] = "CNW_DEPARTURES_TABLE"
+#: Local only: SQLite file of reported departures (used when no DynamoDB table is set).
+DEPARTURES_DB: Final[str] = "CNW_DEPARTURES_DB"
+#: Local only: the twin's key for the IAM-authorised ingest routes (``POST /departures``).
+INGEST_KEY: Final[str] = "CNW_INGEST_KEY"
 
 #: Every variable above, for documentation and for tests that check nothing else is read.
-ALL: Final[tuple[str, ...]] = (MODELS_DIR, LOG_LEVEL, API_KEY, GATEWAY_CONFIG)
+ALL: Final[tuple[str, ...]] = (
+    MODELS_DIR,
+    LOG_LEVEL,
+    API_KEY,
+    GATEWAY_CONFIG,
+    STAGE,
+    CAPTURE_SAMPLE,
+    CAPTURE_DIR,
+    DEPARTURES_TABLE,
+    DEPARTURES_DB,
+    INGEST_KEY,
+)
 
 
 def models_dir(environ: Mapping[str, str] | None = None) -> Path:

@@ -1,0 +1,88 @@
+"""The API's routes, declared once.
+
+Everything that needs to know the routes derives them from :data:`ROUTES`: the handler registers
+its functions on them, the OpenAPI document lists them, the local twin builds its API Gateway
+resource table from them, and ``infra/routes.json`` (what Terraform creates the API Gateway
+resources and methods from) is generated from them and checked against them by a test.
+
+Paths are API Gateway resource templates (``/models/{model_name}``); :func:`resolver_rule`
+gives the same path in Powertools' rule syntax (``/models/<model_name>``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Final, Literal
+
+#: ``API_KEY``: the ``x-api-key`` header and its usage plan. ``AWS_IAM``: a SigV4-signed request
+#: from an allowed IAM principal, *and* an API key.
+Authorization = Literal["API_KEY", "AWS_IAM"]
+
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method on one resource."""
+
+    method: str
+    path: str
+    #: The handler function's name and the OpenAPI ``operationId``'s stem.
+    name: str
+    summary: str
+    authorization: Authorization = "API_KEY"
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Path parameter names, in order (``("model_name",)``)."""
+        return tuple(_PARAMETER.findall(self.path))
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route("GET", "/health", "health", "Liveness and each model's state"),
+    Route("GET", "/models", "list_models", "Every model with its version and metrics"),
+    Route(
+        "GET",
+        "/models/{model_name}",
+        "describe_model",
+        "One model's input schema, allowed values and metrics",
+    ),
+    Route("POST", "/inference/{model_name}", "inference", "Predict one flight, or a batch"),
+)
+
+
+def resources() -> tuple[str, ...]:
+    """Distinct resource templates, in declaration order."""
+    return tuple(dict.fromkeys(route.path for route in ROUTES))
+
+
+def methods(path: str) -> tuple[str, ...]:
+    """The methods declared on one resource template."""
+    return tuple(route.method for route in ROUTES if route.path == path)
+
+
+def resolver_rule(path: str) -> str:
+    """``/models/{model_name}`` -> ``/models/<model_name>`` (Powertools' route syntax)."""
+    return _PARAMETER.sub(r"<\1>", path)
+
+
+def to_json() -> str:
+    """``infra/routes.json``: the routes as Terraform reads them (``jsondecode(file(...))``)."""
+    return (
+        json.dumps(
+            {
+                "generated_from": "challenge_neuralworks/routes.py",
+                "routes": [
+                    {k: v for k, v in asdict(route).items() if k != "summary"} for route in ROUTES
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":  # python -m challenge_neuralworks.routes > infra/routes.json
+    print(to_json(), end="")
