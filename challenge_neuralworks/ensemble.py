@@ -2,7 +2,7 @@
 
 Why: scikit-learn takes 1.0-1.3 s to import, more than the whole cold-start budget of the Lambda
 function. The fitted ``HistGradientBoosting*`` model is therefore *compiled* at training time into
-a handful of flat numpy arrays (this class), which is what the dill artifact holds. Inference needs
+a handful of flat numpy arrays (this class), which is what the artifact holds. Inference needs
 numpy only, and a parity test pins the result to scikit-learn's own ``_raw_predict``.
 
 How it evaluates: every tree walks one level per step, all trees (and all rows) at once. Two
@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from challenge_neuralworks.artifacts import artifact_type
+
 _LARGEST = float(np.finfo(np.float64).max)
 #: Rows walked together: large enough to amortise numpy's per-call cost, small enough for cache.
 _BLOCK_ROWS = 256
@@ -42,6 +44,7 @@ _LEFT_SET = 0.0
 _NOT_LEFT_SET = 1.0
 
 
+@artifact_type
 @dataclass(frozen=True, eq=False)
 class TreeEnsemble:
     """Flat arrays of a fitted ensemble; ``raw(X)`` is the sum of leaf values plus baseline."""
@@ -65,16 +68,6 @@ class TreeEnsemble:
         return len(self.roots)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_walk", _Walk.of(self))
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the fields only: the walk layout is derived, so artifacts do not change."""
-        state = dict(self.__dict__)
-        state.pop("_walk", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         object.__setattr__(self, "_walk", _Walk.of(self))
 
     def raw(self, X: np.ndarray) -> np.ndarray:

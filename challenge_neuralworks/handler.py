@@ -1,115 +1,312 @@
-"""The Lambda entry point: ``lambda_handler(event, context)`` for API Gateway REST proxy events.
+"""The Lambda entry point, ``lambda_handler(event, context)``, and the app factory behind it.
 
-Routes::
+Routes are declared once in :mod:`challenge_neuralworks.routes`; :func:`create_handler` binds
+each to the method of the same name on :class:`_Routes` in a Powertools
+``APIGatewayRestResolver`` (routing, exception handlers, the 405s of every resource), with its
+dependencies injected: the model registry and the clock. Tests, the docs generator, the bench
+and the twin build the handler they need with :func:`create_handler`; the Lambda function uses
+the module-level default, built once per container at import (a warm container never reloads a
+model), from the environment (:mod:`challenge_neuralworks.environment`).
 
-    GET  /health                   liveness plus each model's load state
-    GET  /models                   every model with version and metrics (manifests only)
-    GET  /models/{model_name}      input schema, allowed values, metrics of one model
-    POST /inference/{model_name}   one flight, or {"flights": [...]} for a batch
-
-The registry lives at module scope, so a warm container never reloads a model. The import
-graph is kept to numpy, dill and pydantic (cold start is the first user's latency); the local
-twin and the tests call this same function.
+Every answer other than a prediction is an :class:`~challenge_neuralworks.errors.APIError`
+raised by a route and answered by one exception handler; anything else is a bug, logged with its
+traceback and answered with a generic 500 that leaks nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as _RouteNotFound
 from pydantic import ValidationError
 
-from challenge_neuralworks import __version__
-from challenge_neuralworks.event_handler import (
+from challenge_neuralworks import __version__, routes
+from challenge_neuralworks.errors import (
+    APIError,
     BadRequestError,
+    InternalServerError,
+    MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
-    Request,
-    RestResolver,
     ServiceUnavailableError,
+    clip,
+    echo,
 )
-from challenge_neuralworks.middlewares import access_log, error_responses
-from challenge_neuralworks.middlewares.access_log import configure_logging
-from challenge_neuralworks.model import Model
+from challenge_neuralworks.logs import configure_logging, log_request
+from challenge_neuralworks.model import Context, Model
 from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
 from challenge_neuralworks.schemas import MAX_BODY_BYTES, BatchRequest, input_error_from_validation
 
-configure_logging()
-registry = Registry.from_environment()
-app = RestResolver(middlewares=[access_log, error_responses])
+logger = logging.getLogger("challenge_neuralworks.handler")
+
+LambdaHandler = Callable[[Any, Any], dict[str, Any]]
+
+#: The methods an API Gateway ``ANY`` method stands for: each resource answers the ones it does
+#: not declare with 405 and ``Allow``.
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_JSON = "application/json"
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """AWS Lambda handler (also served locally by ``python -m challenge_neuralworks serve``)."""
-    return app.resolve(event, context)
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-@app.get("/health")
-def health(request: Request) -> dict[str, Any]:
-    """Liveness and the load state of each model (loading nothing)."""
-    return {"status": "ok", "version": __version__, "models": registry.status()}
+class _Routes:
+    """The route functions (one per :data:`~challenge_neuralworks.routes.ROUTES` entry, same
+    name), over their injected dependencies."""
 
+    def __init__(
+        self, app: APIGatewayRestResolver, registry: Registry, clock: Callable[[], float]
+    ) -> None:
+        self._app = app
+        self.registry = registry
+        self._clock = clock
 
-@app.get("/models")
-def list_models(request: Request) -> dict[str, Any]:
-    """Every model with its version and headline metrics, from the manifests."""
-    models = []
-    for name in registry.names():
+    def health(self) -> Response:
+        """Liveness and each model's state (manifests verified, nothing loaded); 503 when no
+        model can serve."""
+        servable = self.registry.servable()
+        body = {
+            "status": "ok" if servable else "unavailable",
+            "version": __version__,
+            "models": self.registry.status(),
+        }
+        return Response(200 if servable else 503, _JSON, body)
+
+    def list_models(self) -> dict[str, Any]:
+        """Every model with its version and headline metrics, from the manifests."""
+        models = []
+        for name in self.registry.names():
+            try:
+                manifest = self.registry.manifest(name)
+            except ModelUnavailableError as exc:
+                models.append({"name": name, "status": "unavailable", "reason": exc.reason})
+                continue
+            models.append(
+                {
+                    "name": name,
+                    "version": manifest["version"],
+                    "status": "available",
+                    "metrics": manifest.get("metrics", {}),
+                }
+            )
+        return {"models": models}
+
+    def describe_model(self, model_name: str) -> dict[str, Any]:
+        """Input schema, allowed values and metrics of one model."""
+        return self._model(model_name).describe()
+
+    def inference(self, model_name: str) -> dict[str, Any]:
+        """Predict one flight (original contract) or a batch (``{"flights": [...]}``)."""
+        model = self._model(model_name)
+        body = _body(self._app.current_event.raw_event)
+        if body is not None:
+            size = len(body.encode("utf-8", "surrogatepass"))
+            if size > MAX_BODY_BYTES:
+                raise PayloadTooLargeError(
+                    f"the body has {size} bytes; the limit is {MAX_BODY_BYTES}"
+                )
+        payload = _json(body)
+        if not isinstance(payload, dict):
+            raise BadRequestError("the body must be a JSON object", code="invalid_body")
+        context = Context(now=self._clock())
+        if "flights" in payload:
+            items = _batch_items(model, payload)
+            parsed = [model.parse(item, f"flights[{i}]", context) for i, item in enumerate(items)]
+            results = model.predict(parsed, context)
+            return {"predictions": results, "model": model.name, "version": model.version}
+        (result,) = model.predict([model.parse(payload, "", context)], context)
+        return {**result, "model": model.name, "version": model.version}
+
+    def _model(self, name: str) -> Model:
+        # API Gateway passes the decoded path parameter; Powertools' route key is the raw one.
+        parameters = self._app.current_event.raw_event.get("pathParameters") or {}
+        name = parameters.get("model_name", name)
         try:
-            manifest = registry.manifest(name)
+            return self.registry.get(name)
+        except ModelNotFoundError as exc:
+            raise NotFoundError(
+                f"no model named {echo(name)}",
+                code="model_not_found",
+                field="model_name",
+                allowed=exc.available,
+            ) from None
         except ModelUnavailableError as exc:
-            models.append({"name": name, "status": "unavailable", "reason": exc.reason})
-            continue
-        models.append(
-            {
-                "name": name,
-                "version": manifest["version"],
-                "status": "available",
-                "metrics": manifest.get("metrics", {}),
-            }
+            raise ServiceUnavailableError(exc.reason) from None
+
+
+def create_handler(registry: Registry, *, clock: Callable[[], float] = time.time) -> LambdaHandler:
+    """A Lambda handler serving ``registry``'s models; ``clock`` (epoch seconds) is the "now"
+    of every request (it decides the year of a request that gives none)."""
+    app = APIGatewayRestResolver(serializer=_dumps)
+    functions = _Routes(app, registry, clock)
+    for route in routes.ROUTES:
+        app.route(routes.resolver_rule(route.path), route.method)(getattr(functions, route.name))
+    for path in routes.resources():
+        allowed = routes.methods(path)
+        others = [method for method in HTTP_METHODS if method not in allowed]
+        app.route(routes.resolver_rule(path), others)(_method_not_allowed(path, allowed))
+
+    @app.not_found
+    def _no_route(_: _RouteNotFound) -> Response:
+        path = app.current_event.raw_event.get("path") or ""
+        error = NotFoundError(f"no route for {clip(str(path))}", code="route_not_found")
+        return _error_response(error)
+
+    @app.exception_handler(APIError)
+    def _api_error(error: APIError) -> Response:
+        return _error_response(error)
+
+    @app.exception_handler(Exception)
+    def _bug(error: Exception) -> Response:
+        raw = app.current_event.raw_event
+        logger.exception(
+            "unhandled error",
+            extra={"request_id": _request_id(raw, app.lambda_context), "path": raw.get("path")},
         )
-    return {"models": models}
+        return _error_response(InternalServerError("internal error; the request id is in the logs"))
 
-
-@app.get("/models/{model_name}")
-def describe_model(request: Request) -> dict[str, Any]:
-    """Input schema, allowed values and metrics of one model."""
-    return _model(request).describe()
-
-
-@app.post("/inference/{model_name}")
-def inference(request: Request) -> dict[str, Any]:
-    """Predict one flight (original contract) or a batch (``{"flights": [...]}``)."""
-    model = _model(request)
-    if request.body is not None and len(request.body) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(
-            f"the body has {len(request.body)} characters; the limit is {MAX_BODY_BYTES}"
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        proxy_event = _proxy_event(event)
+        if proxy_event is None:
+            error = BadRequestError(
+                "the event is not an API Gateway REST proxy event", code="invalid_event"
+            )
+            response = _single_value_headers(_proxy_response(error))
+        else:
+            response = _single_value_headers(app.resolve(proxy_event, context))
+        log_request(
+            request_id=_request_id(proxy_event or {}, context),
+            method=(proxy_event or {}).get("httpMethod"),
+            path=(proxy_event or {}).get("path"),
+            status=response["statusCode"],
+            latency_ms=(time.perf_counter() - started) * 1000,
         )
-    payload = request.json()
-    if not isinstance(payload, dict):
-        raise BadRequestError("the body must be a JSON object", code="invalid_body")
-    if "flights" in payload:
-        items = _batch_items(model, payload)
-        results = model.predict(
-            [model.parse(item, f"flights[{i}]") for i, item in enumerate(items)]
+        return response
+
+    handle.registry = registry  # type: ignore[attr-defined]
+    handle.app = app  # type: ignore[attr-defined]
+    return handle
+
+
+def _method_not_allowed(path: str, allowed: tuple[str, ...]) -> Callable[..., Response]:
+    def answer(**_: str) -> Response:
+        raise MethodNotAllowedError(
+            f"this method is not allowed on {path}; use {', '.join(allowed)}",
+            allowed=list(allowed),
+            headers={"Allow": ", ".join(allowed)},
         )
-        return {"predictions": results, "model": model.name, "version": model.version}
-    (result,) = model.predict([model.parse(payload)])
-    return {**result, "model": model.name, "version": model.version}
+
+    return answer
 
 
-def _model(request: Request) -> Model:
-    name = request.path_params.get("model_name", "")
+def _error_response(error: APIError) -> Response:
+    return Response(error.status, _JSON, error.body(), headers=error.headers or None)
+
+
+def _proxy_response(error: APIError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": _JSON, **error.headers},
+        "body": _dumps(error.body()),
+        "isBase64Encoded": False,
+    }
+
+
+def _single_value_headers(response: dict[str, Any]) -> dict[str, Any]:
+    """Powertools answers REST events with ``multiValueHeaders``; this API answers ``headers``
+    (one value each), as it always has."""
+    multi = response.pop("multiValueHeaders", None)
+    if multi is not None:
+        response["headers"] = {name: ", ".join(values) for name, values in multi.items()}
+    return response
+
+
+def _proxy_event(event: Any) -> dict[str, Any] | None:
+    """The parts of a REST proxy event Powertools reads, each of the right type; ``None`` when
+    the event is not one (a direct invoke with a wrong payload is a 400, not a crash)."""
+    if not isinstance(event, Mapping) or not isinstance(event.get("httpMethod"), str):
+        return None
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        return None
+    parameters = event.get("pathParameters") or None
+    if parameters is not None and (
+        not isinstance(parameters, Mapping)
+        or not all(isinstance(value, str) for value in parameters.values())
+    ):
+        return None
+    headers = _string_map(event.get("headers"))
+    context = event.get("requestContext")
+    return {
+        "resource": _string(event.get("resource")),
+        "path": _string(event.get("path")) or "/",
+        "httpMethod": event["httpMethod"].upper(),
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": _string_map(event.get("queryStringParameters")) or None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": dict(parameters) if parameters else None,
+        "stageVariables": None,
+        "requestContext": dict(context) if isinstance(context, Mapping) else {},
+        "body": body,
+        "isBase64Encoded": event.get("isBase64Encoded") is True,
+    }
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _request_id(event: Mapping[str, Any], context: Any) -> str:
+    request_context = event.get("requestContext")
+    from_gateway = request_context.get("requestId") if isinstance(request_context, dict) else None
+    return str(from_gateway or getattr(context, "aws_request_id", None) or "local")
+
+
+def _body(event: Mapping[str, Any]) -> str | None:
+    """The request body as text (base64 decoded when the gateway encoded it)."""
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
     try:
-        return registry.get(name)
-    except ModelNotFoundError as exc:
-        raise NotFoundError(
-            f"no model named {name!r}",
-            code="model_not_found",
-            field="model_name",
-            allowed=exc.available,
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # not base64, not UTF-8, or non-ASCII text
+        return "\x00invalid"  # not JSON: answered as invalid_json
+
+
+def _json(body: str | None) -> Any:
+    """The body parsed as JSON; 400 when it is absent or not JSON."""
+    if body is None or not body.strip():
+        raise BadRequestError("the request body is empty; send a JSON object", code="empty_body")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError is a ValueError; so is an integer longer than Python's int/str
+        # conversion limit (4300 digits), which must be a 400 too, not a 500.
+        if isinstance(exc, json.JSONDecodeError):
+            detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        elif isinstance(exc, RecursionError):
+            detail = "nesting too deep"
+        else:
+            detail = "a number has too many digits"
+        raise BadRequestError(
+            f"the request body is not valid JSON: {detail}", code="invalid_json"
         ) from None
-    except ModelUnavailableError as exc:
-        raise ServiceUnavailableError(exc.reason) from None
 
 
 def _batch_items(model: Model, payload: dict[str, Any]) -> list[Any]:
@@ -124,3 +321,19 @@ def _batch_items(model: Model, payload: dict[str, Any]) -> list[Any]:
             field="flights",
         )
     return batch.flights
+
+
+# ------------------------------------------------------------- the Lambda function's default
+configure_logging()
+#: The models this function serves (tests and tools may swap it: ``lambda_handler`` follows).
+registry = Registry.from_environment()
+registry.verify()  # /health tells the truth from the first request on
+_default = create_handler(registry)
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """AWS Lambda handler (also served locally by ``python -m challenge_neuralworks serve``)."""
+    global _default  # noqa: PLW0603 - the per-container default, rebuilt if the registry is swapped
+    if _default.registry is not registry:  # type: ignore[attr-defined]
+        _default = create_handler(registry)
+    return _default(event, context)

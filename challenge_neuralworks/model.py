@@ -1,51 +1,94 @@
-"""The ``Model`` contract: what every servable model is, and how it is saved.
+"""The ``Model`` contract: what every servable model is, how it is saved, and how it is trained.
 
-Adding a model to the API means one subclass of :class:`Model` and one artifact in
-``models/<name>/``; the handler and the registry never change. A subclass:
+Adding a model to the API means one subclass of :class:`Model` (plus a :class:`Trainer` that
+builds it) and one artifact in ``models/<name>/``; the handler, the registry, the twin, the
+OpenAPI document and the commands never change, because they all iterate :data:`MODEL_CLASSES`.
 
-* sets ``name`` (``^[a-z][a-z0-9_]*$``, the URL segment and the artifact directory) and
-  registers itself by being defined (see :data:`MODEL_CLASSES`);
-* declares ``input_model``, the pydantic model of one request item (its JSON schema is what
-  ``GET /models/<name>`` publishes), and may tighten ``max_batch``;
-* implements :meth:`check` (model-specific validation that pydantic cannot express, e.g. the
-  airlines this model was trained on) and :meth:`predict` (validated items -> JSON-ready dicts);
-* keeps inference dependencies lean: the instance is unpickled in the Lambda function, so it
-  must not hold objects whose classes import pandas or scikit-learn.
+A model subclass:
 
-:func:`challenge_neuralworks.testing.check_model` is the reusable test every subclass must pass
-(like scikit-learn's ``check_estimator``).
+* sets ``name`` (``^[a-z][a-z0-9_]*$``: the URL segment and the artifact directory) and registers
+  itself by being defined;
+* declares ``input_model`` (pydantic model of one request item; ``GET /models/<name>`` publishes
+  its JSON schema) and ``output_model`` (one item's answer; the OpenAPI document, the deploy smoke
+  test, the load tests and the contract tests all validate answers with it), and may tighten
+  ``max_batch``;
+* implements :meth:`check` (validation pydantic cannot express, e.g. the airlines this model was
+  trained on), :meth:`predict` (validated items -> JSON-ready dicts) and :meth:`examples`;
+* is a dataclass registered with :func:`~challenge_neuralworks.artifacts.artifact_type` whose
+  fields hold numpy arrays and plain values only: that is what its artifact stores, and the
+  Lambda function loads it importing numpy, never pandas or scikit-learn.
+
+A trainer subclass (training-time code, in ``<family>/build.py``) names the model class it builds
+and implements :meth:`Trainer.fit` and :meth:`Trainer.evaluate`.
+
+:func:`challenge_neuralworks.testing.parametrize_with_checks` is the reusable test suite every
+model passes (like scikit-learn's ``parametrize_with_checks``).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+import importlib.util
 import json
+import pkgutil
 import platform
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-import dill
 from pydantic import BaseModel, ValidationError
 
+from challenge_neuralworks import artifacts
 from challenge_neuralworks.errors import InputError
 from challenge_neuralworks.schemas import input_error_from_validation
 
-__all__ = ["MODEL_CLASSES", "InputError", "Model", "read_manifest"]
+if TYPE_CHECKING:
+    from challenge_neuralworks.data import Flights
+
+__all__ = [
+    "MODEL_CLASSES",
+    "TRAINERS",
+    "Context",
+    "InputError",
+    "Model",
+    "Trainer",
+    "discover",
+    "read_manifest",
+]
 
 NAME_PATTERN: Final[re.Pattern[str]] = re.compile(r"^[a-z][a-z0-9_]*$")
 MANIFEST_NAME: Final[str] = "manifest.json"
-MANIFEST_SCHEMA_VERSION: Final[int] = 1
+MANIFEST_SCHEMA_VERSION: Final[int] = 2
+#: The artifact file's extension: a zip of a JSON document and ``.npy`` arrays (numpy's .npz).
+ARTIFACT_SUFFIX: Final[str] = ".npz"
 #: Libraries whose versions the artifact depends on at load time (checked by the registry).
-RUNTIME_LIBRARIES: Final[tuple[str, ...]] = ("numpy", "dill", "pydantic")
+RUNTIME_LIBRARIES: Final[tuple[str, ...]] = ("numpy", "pydantic")
 #: Libraries used to build the artifact (recorded for reproducibility only).
 TRAINING_LIBRARIES: Final[tuple[str, ...]] = ("scikit-learn", "pandas", "holidays")
 
-#: name -> class, filled by ``Model.__init_subclass__``.
+#: name -> model class, filled by ``Model.__init_subclass__``.
 MODEL_CLASSES: dict[str, type[Model]] = {}
+#: model name -> trainer class, filled by ``Trainer.__init_subclass__``.
+TRAINERS: dict[str, type[Trainer]] = {}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one request knows besides its items: the time it is served at (the handler's
+    injectable clock; the year of a request without one is inferred from it)."""
+
+    now: float = field(default_factory=time.time)
+
+    @property
+    def year(self) -> int:
+        """The current UTC year."""
+        return time.gmtime(self.now).tm_year
 
 
 class Model(ABC):
@@ -53,6 +96,7 @@ class Model(ABC):
 
     name: ClassVar[str]
     input_model: ClassVar[type[BaseModel]]
+    output_model: ClassVar[type[BaseModel]]
     #: Largest batch ``POST /inference/<name>`` accepts in one request.
     max_batch: ClassVar[int] = 1000
 
@@ -70,7 +114,8 @@ class Model(ABC):
             raise TypeError(f"model name {name!r} is already taken by {MODEL_CLASSES[name]}")
         MODEL_CLASSES[name] = cls
 
-    def parse(self, item: Any, prefix: str = "") -> Any:
+    # ------------------------------------------------------------------- serving
+    def parse(self, item: Any, prefix: str = "", context: Context | None = None) -> Any:
         """Validate one request item (pydantic, then :meth:`check`); errors name the field,
         prefixed (e.g. ``flights[3]``) inside a batch."""
         schema = self.input_model
@@ -79,13 +124,30 @@ class Model(ABC):
         except ValidationError as exc:
             raise input_error_from_validation(exc, model=schema, prefix=prefix) from None
         try:
-            return self.check(validated)
+            return self.check(validated, context or Context())
         except InputError as exc:
             raise (exc.prefixed(prefix) if prefix else exc) from None
 
     @abstractmethod
+    def check(self, item: Any, context: Context) -> Any:
+        """Model-specific validation of one pydantic-validated item; returns what
+        :meth:`predict` takes, or raises :class:`InputError`."""
+
+    @abstractmethod
+    def predict(self, items: Sequence[Any], context: Context | None = None) -> list[dict[str, Any]]:
+        """One JSON-ready answer per item, in order; each validates against ``output_model``."""
+
+    @abstractmethod
+    def examples(self) -> list[dict[str, Any]]:
+        """Valid request items, the documented example first (docs, smoke tests, the checks)."""
+
     def example(self) -> dict[str, Any]:
-        """A valid request item (documentation, smoke tests, :func:`check_model`)."""
+        """The documented example request item."""
+        return self.examples()[0]
+
+    def allowed_values(self) -> dict[str, list[Any]]:
+        """Closed value sets of the request fields (published by ``GET /models/<name>``)."""
+        return {}
 
     def tabular(self, result: Mapping[str, Any]) -> dict[str, Any]:
         """One :meth:`predict` result as flat columns for batch scoring files."""
@@ -99,19 +161,6 @@ class Model(ABC):
                 flat[key] = value
         return flat
 
-    @abstractmethod
-    def check(self, item: Any) -> Any:
-        """Model-specific validation of one pydantic-validated item; returns what
-        :meth:`predict` takes, or raises :class:`InputError`."""
-
-    @abstractmethod
-    def predict(self, items: Sequence[Any]) -> list[dict[str, Any]]:
-        """One JSON-ready result per item, in order."""
-
-    def allowed_values(self) -> dict[str, list[Any]]:
-        """Closed value sets of the request fields (published by ``GET /models/<name>``)."""
-        return {}
-
     def describe(self) -> dict[str, Any]:
         """What ``GET /models/<name>`` returns: identity, contract and quality."""
         return {
@@ -123,22 +172,22 @@ class Model(ABC):
             "metrics": self.metadata.get("metrics", {}),
         }
 
-    # ---------------------------------------------------------------- persistence
+    # --------------------------------------------------------------- persistence
     def artifact_name(self) -> str:
-        """File name of the pickle inside ``models/<name>/``."""
-        return f"{self.name}-{self.version}.pkl"
+        """File name of the artifact inside ``models/<name>/``."""
+        return f"{self.name}-{self.version}{ARTIFACT_SUFFIX}"
 
     def save(self, models_dir: Path | str) -> Path:
-        """Write ``<models_dir>/<name>/<name>-<version>.pkl`` and ``manifest.json``.
+        """Write ``<models_dir>/<name>/<name>-<version>.npz`` and ``manifest.json``.
 
         Older artifacts of the same model are removed so that the directory holds exactly
         what the manifest describes. Returns the manifest path.
         """
         directory = Path(models_dir) / self.name
         directory.mkdir(parents=True, exist_ok=True)
-        payload = dill.dumps(self, protocol=5)
+        payload = artifacts.dumps(self)
         artifact = directory / self.artifact_name()
-        for stale in directory.glob("*.pkl"):
+        for stale in [*directory.glob("*.pkl"), *directory.glob(f"*{ARTIFACT_SUFFIX}")]:
             if stale != artifact:
                 stale.unlink()
         artifact.write_bytes(payload)
@@ -148,6 +197,7 @@ class Model(ABC):
             "version": self.version,
             "class": f"{type(self).__module__}:{type(self).__qualname__}",
             "artifact": artifact.name,
+            "format": f"{artifacts.FORMAT}/{artifacts.FORMAT_VERSION}",
             "sha256": hashlib.sha256(payload).hexdigest(),
             "size_bytes": len(payload),
             "python": platform.python_version(),
@@ -158,6 +208,70 @@ class Model(ABC):
         path = directory / MANIFEST_NAME
         path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         return path
+
+
+class Trainer(ABC):
+    """How one model class is trained and evaluated (training-time: pandas, scikit-learn).
+
+    Subclasses set ``model`` and register by being defined, so the ``train`` and ``evaluate``
+    commands find the trainer of every registered model without knowing any by name.
+    """
+
+    model: ClassVar[type[Model]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        model = cls.__dict__.get("model")
+        if model is not None:
+            TRAINERS[model.name] = cls
+
+    @abstractmethod
+    def default_config(self) -> Any:
+        """The production recipe (what ``make train`` uses)."""
+
+    @abstractmethod
+    def fast_config(self) -> Any:
+        """The same recipe with fewer, shallower trees: tests and smoke runs."""
+
+    @abstractmethod
+    def fit(
+        self,
+        data: Flights,
+        *,
+        config: Any = None,
+        train_until: str | None = None,
+        evaluate: bool = True,
+    ) -> Model:
+        """A servable model fitted on ``data`` (up to ``train_until``); with ``evaluate``, its
+        metadata carries both protocols' metrics."""
+
+    @abstractmethod
+    def evaluate(self, data: Flights, *, config: Any = None, out_dir: Path | None = None) -> dict:
+        """Both protocols' metrics as JSON; with ``out_dir``, the model card's charts too."""
+
+
+def discover() -> dict[str, type[Model]]:
+    """Import every model family (``challenge_neuralworks.<family>.model``); returns
+    :data:`MODEL_CLASSES`. Defining a class is registering it, so this is all it takes."""
+    _import_family_modules("model")
+    return MODEL_CLASSES
+
+
+def discover_trainers() -> dict[str, type[Trainer]]:
+    """Import every family's training module (``<family>.build``); returns :data:`TRAINERS`."""
+    discover()
+    _import_family_modules("build")
+    return TRAINERS
+
+
+def _import_family_modules(leaf: str) -> None:
+    import challenge_neuralworks
+
+    for info in pkgutil.iter_modules(challenge_neuralworks.__path__):
+        if info.ispkg:
+            name = f"challenge_neuralworks.{info.name}.{leaf}"
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
 
 
 @functools.cache

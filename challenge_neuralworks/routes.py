@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
+
+from pydantic import BaseModel
+
+from challenge_neuralworks.schemas import HealthResponse, ModelDescription, ModelList
 
 #: ``API_KEY``: the ``x-api-key`` header and its usage plan. ``AWS_IAM``: a SigV4-signed request
 #: from an allowed IAM principal, *and* an API key.
@@ -29,10 +33,16 @@ class Route:
 
     method: str
     path: str
-    #: The handler function's name and the OpenAPI ``operationId``'s stem.
+    #: The handler function's name.
     name: str
     summary: str
     authorization: Authorization = "API_KEY"
+    #: The answer's shape; ``None`` when the body is a model's input and the answer its output
+    #: (each model has its own: ``Model.input_model`` / ``Model.output_model``).
+    response: type[BaseModel] | None = None
+    #: Error statuses the handler itself may answer (besides API Gateway's 403 and 429).
+    errors: tuple[int, ...] = ()
+    description: str = field(default="", repr=False)
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -41,21 +51,60 @@ class Route:
 
 
 ROUTES: Final[tuple[Route, ...]] = (
-    Route("GET", "/health", "health", "Liveness and each model's state"),
-    Route("GET", "/models", "list_models", "Every model with its version and metrics"),
+    Route(
+        "POST",
+        "/inference/{model_name}",
+        "inference",
+        "Predict one flight, or a batch of flights",
+        errors=(400, 404, 413, 503),
+        description=(
+            "One flight in the original challenge's fields gives one prediction; "
+            '`{"flights": [...]}` gives `predictions` in the same order. Each model answers '
+            "with its own shape (below)."
+        ),
+    ),
+    Route(
+        "GET",
+        "/models",
+        "list_models",
+        "Every model with its version and metrics",
+        response=ModelList,
+        description="Reads the manifests only: an unavailable model is listed with its reason.",
+    ),
     Route(
         "GET",
         "/models/{model_name}",
         "describe_model",
         "One model's input schema, allowed values and metrics",
+        response=ModelDescription,
+        errors=(404, 503),
     ),
-    Route("POST", "/inference/{model_name}", "inference", "Predict one flight, or a batch"),
+    Route(
+        "GET",
+        "/health",
+        "health",
+        "Liveness and each model's load state",
+        response=HealthResponse,
+        errors=(503,),
+        description=(
+            "Verifies every manifest and artifact size at start-up and loads nothing: a model "
+            "is loaded by its first prediction. 503 when no model can serve."
+        ),
+    ),
 )
 
 
 def resources() -> tuple[str, ...]:
     """Distinct resource templates, in declaration order."""
     return tuple(dict.fromkeys(route.path for route in ROUTES))
+
+
+def by_name(name: str) -> Route:
+    """The route whose handler function is ``name``."""
+    for route in ROUTES:
+        if route.name == name:
+            return route
+    raise KeyError(f"no route named {name!r}; routes: {[r.name for r in ROUTES]}")
 
 
 def methods(path: str) -> tuple[str, ...]:
@@ -75,7 +124,13 @@ def to_json() -> str:
             {
                 "generated_from": "challenge_neuralworks/routes.py",
                 "routes": [
-                    {k: v for k, v in asdict(route).items() if k != "summary"} for route in ROUTES
+                    {
+                        "method": route.method,
+                        "path": route.path,
+                        "name": route.name,
+                        "authorization": route.authorization,
+                    }
+                    for route in ROUTES
                 ],
             },
             indent=2,

@@ -5,23 +5,29 @@ This is the one module that knows field names like ``MES-I``. pydantic checks ty
 a typo is an error, not a silently ignored field). What pydantic cannot express (calendar
 consistency, inferring the year) happens in :func:`resolve_flight`; what depends on a trained
 model (known airlines and destinations) happens in the model's ``check``. Every failure becomes
-an :class:`~challenge_neuralworks.model.InputError` that names the field and the allowed values.
+an :class:`~challenge_neuralworks.errors.InputError` that names the field and the allowed values,
+and repeats a client's value only through :func:`~challenge_neuralworks.errors.echo` (bounded).
+
+The answers are pydantic models too: each model class names its ``output_model`` (one flight's
+answer); :func:`single_response` and :func:`batch_response` wrap it the way the handler does. The
+OpenAPI document publishes them, and the deploy smoke test, the load tests and the contract tests
+validate real answers with them, so "is this a valid answer?" is written once.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import time
+import functools
 from collections.abc import Sequence
-from typing import Annotated, Any, Final, Literal, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from challenge_neuralworks import dates
-from challenge_neuralworks.delay.features import ScheduledFlight, normalize_flight_number
-from challenge_neuralworks.errors import InputError
+from challenge_neuralworks.errors import ECHO_LIMIT, InputError, clip, echo
 
-#: Largest request body the handler reads (API Gateway allows 10 MB, Lambda 6 MB).
+#: Largest request body the handler reads, in UTF-8 bytes as API Gateway counts them
+#: (API Gateway allows 10 MB, Lambda 6 MB).
 MAX_BODY_BYTES: Final[int] = 1_000_000
 
 #: The original challenge API's example request: docs, the twin's banner, deploy smoke tests.
@@ -108,6 +114,28 @@ class FlightRequest(BaseModel):
     ] = None
 
 
+class ScheduledFlight(NamedTuple):
+    """One validated scheduled departure, as :func:`resolve_flight` resolves a request item."""
+
+    year: int
+    month: int
+    day: int
+    hour: int
+    minute: int | None
+    airline: str
+    destination: str
+    flight_type: str
+    flight_number: str | None
+
+
+def normalize_flight_number(value: str | None) -> str | None:
+    """Canonical flight number: upper case, no surrounding blanks or leading zeros."""
+    if value is None:
+        return None
+    text = value.strip().upper().lstrip("0")
+    return text or None
+
+
 class BatchRequest(BaseModel):
     """Several flights in one request; predictions come back in the same order."""
 
@@ -117,7 +145,10 @@ class BatchRequest(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """``{"error": {...}}``: every 4xx/5xx the handler itself returns."""
+    """``{"error": {...}}``: every 4xx/5xx the handler itself returns
+    (:meth:`~challenge_neuralworks.errors.APIError.body` builds it)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     code: str
     message: str
@@ -129,37 +160,132 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """Error envelope."""
 
+    model_config = ConfigDict(extra="forbid")
+
     error: ErrorBody
+
+
+class GatewayMessage(BaseModel):
+    """An answer of API Gateway itself (the function is never called)."""
+
+    message: str
 
 
 class DelayPrediction(BaseModel):
     """One flight's answer from the ``delay`` model."""
 
+    model_config = ConfigDict(extra="forbid")
+
     prediction: Annotated[
-        list[float], Field(min_length=2, max_length=2, description="[p_no_delay, p_delay]")
+        list[Annotated[float, Field(ge=0.0, le=1.0)]],
+        Field(min_length=2, max_length=2, description="[p_no_delay, p_delay], summing to 1."),
     ]
     delayed: bool = Field(description="p_delay >= threshold")
-    threshold: float
+    threshold: float = Field(ge=0.0, le=1.0)
 
 
-class SinglePredictionResponse(DelayPrediction):
-    """``POST /inference/delay`` with one flight."""
+class MinutesQuantiles(BaseModel):
+    """Minutes after the scheduled departure (negative: early)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected: float = Field(description="Expected delay (mean), in minutes.")
+    p50: float = Field(description="Median delay, in minutes.")
+    p90: float = Field(description="90th percentile of the delay, in minutes (>= p50).")
+
+
+class MinutesPrediction(BaseModel):
+    """One flight's answer from the ``delay_minutes`` model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prediction: MinutesQuantiles
+
+
+class _Served(BaseModel):
+    """Which model and version answered (every prediction response carries both)."""
 
     model: str
     version: str
 
 
-class BatchPredictionResponse(BaseModel):
-    """``POST /inference/<model>`` with ``{"flights": [...]}``."""
+@functools.cache
+def single_response(output_model: type[BaseModel]) -> type[BaseModel]:
+    """``POST /inference/<model>`` with one flight: the answer plus ``model`` and ``version``."""
+    return create_model(
+        f"{output_model.__name__}Response",
+        __base__=(output_model, _Served),
+        __doc__=f"``POST /inference/<model>`` with one flight: {output_model.__doc__}",
+    )
 
-    predictions: list[dict[str, Any]]
-    model: str
+
+@functools.cache
+def batch_response(output_model: type[BaseModel]) -> type[BaseModel]:
+    """``POST /inference/<model>`` with ``{"flights": [...]}``: answers in request order."""
+    return create_model(
+        f"{output_model.__name__}Batch",
+        __base__=_Served,
+        __doc__='``POST /inference/<model>`` with ``{"flights": [...]}``, in request order.',
+        __config__=None,
+        predictions=(list[output_model], ...),  # type: ignore[valid-type]
+    )
+
+
+class HealthResponse(BaseModel):
+    """``GET /health``: liveness and each model's state (verifying manifests, loading nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "unavailable"] = Field(
+        description="`ok` while at least one model can serve (200); `unavailable` (503) if none."
+    )
+    version: str = Field(description="Version of the service package.")
+    models: dict[str, str] = Field(
+        description="Per model: `loaded`, `not_loaded` or `unavailable: <reason>`."
+    )
+
+
+class ModelSummary(BaseModel):
+    """One entry of ``GET /models``; an unavailable model has a ``reason`` instead of a version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    status: Literal["available", "unavailable"]
+    version: str | None = None
+    metrics: dict[str, Any] | None = Field(
+        default=None, description="Evaluation metrics recorded in the model's manifest."
+    )
+    reason: str | None = Field(default=None, description="Why the artifact was refused.")
+
+
+class ModelList(BaseModel):
+    """``GET /models``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelSummary]
+
+
+class ModelDescription(BaseModel):
+    """``GET /models/{model_name}``: identity, request contract and quality of one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
     version: str
+    max_batch: int = Field(description="Largest `flights` batch this model accepts.")
+    input_schema: dict[str, Any] = Field(description="JSON Schema of one request item.")
+    allowed_values: dict[str, list[Any]] = Field(
+        description="Closed value sets of the request fields (the values the model knows)."
+    )
+    metrics: dict[str, Any]
 
 
 # ------------------------------------------------------------------------- resolution
-def resolve_flight(request: FlightRequest, *, reference_year: int | None = None) -> ScheduledFlight:
-    """Calendar checks and year inference; the categorical values are left to the model."""
+def resolve_flight(request: FlightRequest, *, reference_year: int) -> ScheduledFlight:
+    """Calendar checks and year inference (the year nearest ``reference_year`` in which the day
+    falls on the weekday); the categorical values are left to the model."""
     if request.fecha is not None:
         year, month, day, hour, minute = _from_datetime(request)
     else:
@@ -183,7 +309,7 @@ def _from_datetime(request: FlightRequest) -> tuple[int, int, int, int, int]:
         when = _dt.datetime.fromisoformat(request.fecha)  # type: ignore[arg-type]
     except ValueError:
         raise InputError(
-            f"FECHA-I {request.fecha!r} is not a real date and time",
+            f"FECHA-I {echo(request.fecha)} is not a real date and time",
             field="FECHA-I",
             code="invalid_date",
         ) from None
@@ -203,7 +329,7 @@ def _from_datetime(request: FlightRequest) -> tuple[int, int, int, int, int]:
     for name, (given, expected) in derived.items():
         if given is not None and given != expected:
             raise InputError(
-                f"{name} is {given!r} but FECHA-I {request.fecha!r} implies {expected!r}",
+                f"{name} is {echo(given)} but FECHA-I {echo(request.fecha)} implies {expected!r}",
                 field=name,
                 code="inconsistent_date",
                 allowed=[expected],
@@ -211,7 +337,7 @@ def _from_datetime(request: FlightRequest) -> tuple[int, int, int, int, int]:
     return when.year, when.month, when.day, when.hour, when.minute
 
 
-def _from_parts(request: FlightRequest, reference_year: int | None) -> tuple[int, int, int, int]:
+def _from_parts(request: FlightRequest, reference_year: int) -> tuple[int, int, int, int]:
     for name, value in (
         ("DIA-I", request.dia),
         ("MES-I", request.mes),
@@ -237,7 +363,7 @@ def _from_parts(request: FlightRequest, reference_year: int | None) -> tuple[int
         day,
         month,
         dates.WEEKDAY_INDEX[request.dianom],
-        time.gmtime().tm_year if reference_year is None else reference_year,
+        reference_year,
     )
     if year is None:  # only reachable for dates no year in range puts on that weekday
         raise InputError(
@@ -271,17 +397,17 @@ def input_error_from_validation(
     kind = error["type"]
     given = error.get("input")
     ctx = error.get("ctx") or {}
-    name = str(loc[-1]) if loc and not isinstance(loc[-1], int) else (field or "body")
+    name = clip(str(loc[-1])) if loc and not isinstance(loc[-1], int) else (field or "body")
     if kind == "missing":
         return InputError(f"{name} is required", field=field, code="missing_field")
     if kind == "extra_forbidden":
         known = [f.alias or n for n, f in model.model_fields.items()]
         return InputError(
-            f"unknown field {name!r}",
+            f"unknown field {echo(str(loc[-1]))}",
             field=field,
             code="unknown_field",
             allowed=known,
-            suggestions=nearest(name, known),
+            suggestions=nearest(str(loc[-1]), known),
         )
     if kind in _TYPE_NAMES:
         return InputError(
@@ -294,7 +420,7 @@ def input_error_from_validation(
         low, high = _bounds(info)
         allowed = list(range(low, high + 1)) if low is not None and high is not None else None
         return InputError(
-            f"{name} must be between {low} and {high}, got {given!r}",
+            f"{name} must be between {low} and {high}, got {echo(given)}",
             field=field,
             code="out_of_range",
             allowed=allowed,
@@ -302,7 +428,7 @@ def input_error_from_validation(
     if kind == "literal_error":
         options = literal_options(model, name)
         return InputError(
-            f"{name} {given!r} is not an allowed value",
+            f"{name} {echo(given)} is not an allowed value",
             field=field,
             code="invalid_value",
             allowed=options,
@@ -310,25 +436,31 @@ def input_error_from_validation(
         )
     if kind == "string_pattern_mismatch":
         return InputError(
-            f"{name} {given!r} does not match {ctx.get('pattern')}",
+            f"{name} {echo(given)} does not match {ctx.get('pattern')}",
             field=field,
             code="invalid_format",
         )
-    return InputError(f"{name}: {error['msg']}", field=field, code="invalid_field")
+    return InputError(f"{name}: {clip(error['msg'], 200)}", field=field, code="invalid_field")
 
 
 def _field_path(prefix: str, loc: Sequence[Any]) -> str | None:
-    """``flights[3].MES-I`` style path from a prefix and a pydantic location."""
+    """``flights[3].MES-I`` style path from a prefix and a pydantic location (a client's key
+    is part of the path of an unknown field: each part is clipped)."""
     path = prefix
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        text = clip(str(part))
+        path += f"[{text}]" if isinstance(part, int) else (f".{text}" if path else text)
     return path or None
 
 
 def nearest(value: str, options: Sequence[str], n: int = 3) -> list[str]:
-    """Closest spellings of ``value`` among ``options`` (case-insensitive)."""
+    """Closest spellings of ``value`` among ``options`` (case-insensitive). A value far longer
+    than any option cannot be a misspelling of one: it gets none (and costs nothing)."""
     import difflib
 
+    longest = max((len(o) for o in options), default=0)
+    if len(value) > max(2 * longest, ECHO_LIMIT):
+        return []
     lowered = {o.lower(): o for o in options}
     return [lowered[m] for m in difflib.get_close_matches(value.lower(), list(lowered), n, 0.6)]
 
@@ -354,9 +486,9 @@ def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return f"the number {echo(value)}"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {echo(value)}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):

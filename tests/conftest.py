@@ -20,12 +20,11 @@ def flights() -> Flights:
 
 @pytest.fixture(scope="session")
 def fast_models_dir(tmp_path_factory: pytest.TempPathFactory, flights: Flights) -> Path:
-    """Both delay-family models trained with the fast configuration, saved like `train` does."""
-    from challenge_neuralworks.delay.minutes import FAST_MINUTES_CONFIG
-    from challenge_neuralworks.delay.model import DelayClassifier, DelayMinutes
-    from challenge_neuralworks.delay.train import FAST_CONFIG
+    """Every registered model trained with its fast configuration, saved like `train` does."""
+    from challenge_neuralworks.model import discover_trainers
 
     out = tmp_path_factory.mktemp("models")
-    DelayClassifier.train(flights, config=FAST_CONFIG, evaluate=False).save(out)
-    DelayMinutes.train(flights, config=FAST_MINUTES_CONFIG, evaluate=False).save(out)
+    for trainer_class in discover_trainers().values():
+        trainer = trainer_class()
+        trainer.fit(flights, config=trainer.fast_config(), evaluate=False).save(out)
     return out

@@ -19,14 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks.environment import DEFAULT_MODELS_DIR
 from challenge_neuralworks.errors import InputError
 from challenge_neuralworks.model import Model
-from challenge_neuralworks.registry import (
-    DEFAULT_MODELS_DIR,
-    ModelNotFoundError,
-    ModelUnavailableError,
-    Registry,
-)
+from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
 
 CHUNK = 2000
 

@@ -1,7 +1,9 @@
-"""Turn a data set into servable delay-family models with their manifest metadata.
+"""The delay family's trainers: a data set in, servable models with their manifest out.
 
-Training-time only. ``DelayClassifier.train`` and ``DelayMinutes.train`` call into here so that
-the model classes (which the Lambda function imports) never import pandas or scikit-learn.
+Training-time only (pandas, scikit-learn). The model classes (which the Lambda function imports)
+never import this module; this module imports them, and :class:`DelayTrainer` and
+:class:`MinutesTrainer` register themselves as the trainers of ``delay`` and ``delay_minutes``
+(see :class:`~challenge_neuralworks.model.Trainer`).
 """
 
 from __future__ import annotations
@@ -9,25 +11,32 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from challenge_neuralworks import __version__
-from challenge_neuralworks.delay.evaluate import PROTOCOLS, evaluate_classifier
+from challenge_neuralworks.delay.evaluate import (
+    PROTOCOLS,
+    evaluate_classifier,
+    permutation_importance,
+)
 from challenge_neuralworks.delay.features import columns_from_frame
 from challenge_neuralworks.delay.minutes import (
+    FAST_MINUTES_CONFIG,
     MinutesConfig,
     evaluate_minutes,
     fit_minutes,
 )
-from challenge_neuralworks.delay.train import TrainingConfig, fit_classifier
+from challenge_neuralworks.delay.model import DelayClassifier, DelayMinutes
+from challenge_neuralworks.delay.train import FAST_CONFIG, TrainingConfig, fit_classifier
+from challenge_neuralworks.model import Trainer
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from challenge_neuralworks.data import Flights
-    from challenge_neuralworks.delay.model import DelayClassifier, DelayMinutes
 
 
 def restrict(data: Flights, train_until: str | None) -> Flights:
@@ -96,7 +105,6 @@ def _common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> di
 
 
 def build_classifier(
-    cls: type[DelayClassifier],
     data: Flights,
     *,
     train_until: str | None = None,
@@ -117,14 +125,14 @@ def build_classifier(
     )
     config_dict = config.as_dict()
     encoder = fitted.scorer.encoder
-    model = cls(
+    model = DelayClassifier(
         encoder=encoder,
         ensemble=fitted.scorer.ensemble,
         calibrator=fitted.calibrator,
         threshold=fitted.threshold,
         flight_types=flight_types(frame),
         destination_cities=icao_cities(frame),
-        version=model_version(cls.name, train_data, config_dict),
+        version=model_version(DelayClassifier.name, train_data, config_dict),
         metadata={
             **_common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
@@ -141,7 +149,6 @@ def build_classifier(
 
 
 def build_minutes(
-    cls: type[DelayMinutes],
     data: Flights,
     *,
     train_until: str | None = None,
@@ -161,12 +168,12 @@ def build_minutes(
     )
     metrics = evaluate_minutes(data, config) if evaluate else {}
     config_dict = config.as_dict()
-    model = cls(
+    model = DelayMinutes(
         encoder=encoder,
         ensembles=ensembles,
         flight_types=flight_types(frame),
         destination_cities=icao_cities(frame),
-        version=model_version(cls.name, train_data, config_dict),
+        version=model_version(DelayMinutes.name, train_data, config_dict),
         metadata={
             **_common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
@@ -187,3 +194,89 @@ def _scheduled(data: Flights) -> pd.DataFrame:
     from challenge_neuralworks.data import scheduled_view
 
     return scheduled_view(data)
+
+
+class DelayTrainer(Trainer):
+    """Trains and evaluates ``delay`` (:class:`DelayClassifier`)."""
+
+    model = DelayClassifier
+
+    def default_config(self) -> TrainingConfig:
+        """The adopted recipe (notebooks/02_improvements.ipynb)."""
+        return TrainingConfig()
+
+    def fast_config(self) -> TrainingConfig:
+        """Fewer, shallower trees, three folds."""
+        return FAST_CONFIG
+
+    def fit(
+        self,
+        data: Flights,
+        *,
+        config: TrainingConfig | None = None,
+        train_until: str | None = None,
+        evaluate: bool = True,
+    ) -> DelayClassifier:
+        """See :func:`build_classifier`."""
+        return build_classifier(data, train_until=train_until, config=config, evaluate=evaluate)
+
+    def evaluate(
+        self, data: Flights, *, config: TrainingConfig | None = None, out_dir: Path | None = None
+    ) -> dict[str, Any]:
+        """Both protocols, the temporal holdout's permutation importance and, with ``out_dir``,
+        the ROC/PR, calibration and importance charts."""
+        from challenge_neuralworks.data import scheduled_view
+
+        config = config or self.default_config()
+        results = evaluate_classifier(data, config)
+        temporal = results["temporal"]
+        columns = columns_from_frame(scheduled_view(data))
+        drops = permutation_importance(temporal, columns.take(temporal.split.test))
+        if out_dir is not None:
+            from challenge_neuralworks.delay import plots
+
+            plots.roc_and_pr(results, out_dir)
+            plots.calibration(results, out_dir)
+            plots.importance(drops, out_dir, "Permutation importance (temporal holdout)")
+        return {
+            "model": self.model.name,
+            "config": config.as_dict(),
+            "protocols": {name: r.metrics for name, r in results.items()},
+            "permutation_importance_temporal": drops,
+        }
+
+
+class MinutesTrainer(Trainer):
+    """Trains and evaluates ``delay_minutes`` (:class:`DelayMinutes`)."""
+
+    model = DelayMinutes
+
+    def default_config(self) -> MinutesConfig:
+        """The classifier's features with regression boosting parameters."""
+        return MinutesConfig()
+
+    def fast_config(self) -> MinutesConfig:
+        """Fewer, shallower trees."""
+        return FAST_MINUTES_CONFIG
+
+    def fit(
+        self,
+        data: Flights,
+        *,
+        config: MinutesConfig | None = None,
+        train_until: str | None = None,
+        evaluate: bool = True,
+    ) -> DelayMinutes:
+        """See :func:`build_minutes`."""
+        return build_minutes(data, train_until=train_until, config=config, evaluate=evaluate)
+
+    def evaluate(
+        self, data: Flights, *, config: MinutesConfig | None = None, out_dir: Path | None = None
+    ) -> dict[str, Any]:
+        """Both protocols' regression metrics (no charts)."""
+        config = config or self.default_config()
+        return {
+            "model": self.model.name,
+            "config": config.as_dict(),
+            "protocols": evaluate_minutes(data, config),
+        }

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from challenge_neuralworks.artifacts import artifact_type
 
+
+@artifact_type
 @dataclass(frozen=True, eq=False)
 class IsotonicCalibrator:
     """Monotone piecewise-linear map from model probability to calibrated probability."""

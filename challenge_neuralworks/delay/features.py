@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.artifacts import artifact_type
+from challenge_neuralworks.schemas import ScheduledFlight, normalize_flight_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,20 +49,6 @@ CATEGORICAL_FEATURES: Final[frozenset[str]] = frozenset({"airline", "destination
 
 #: (start, end) as month*100 + day, inclusive: the classic challenge's high-season windows.
 HIGH_SEASON: Final[tuple[tuple[int, int], ...]] = ((1215, 1231), (101, 303), (715, 731), (911, 930))
-
-
-class ScheduledFlight(NamedTuple):
-    """One validated scheduled departure, as the API resolves a request item."""
-
-    year: int
-    month: int
-    day: int
-    hour: int
-    minute: int | None
-    airline: str
-    destination: str
-    flight_type: str
-    flight_number: str | None
 
 
 @dataclass(frozen=True)
@@ -147,19 +135,12 @@ def columns_from_frame(frame: pd.DataFrame) -> FlightColumns:
     )
 
 
-def normalize_flight_number(value: str | None) -> str | None:
-    """Canonical flight number: upper case, no surrounding blanks or leading zeros."""
-    if value is None:
-        return None
-    text = value.strip().upper().lstrip("0")
-    return text or None
-
-
 def flight_key(airline: str, flight_number: str) -> str:
     """Lookup key of one scheduled flight (airline name + flight number)."""
     return f"{airline}|{flight_number}"
 
 
+@artifact_type
 @dataclass(frozen=True, eq=False)
 class FeatureEncoder:
     """Learned tables plus the feature formula. Fit on training rows only."""

@@ -2,25 +2,48 @@
 
 Both take the same request (:class:`~challenge_neuralworks.schemas.FlightRequest`) and the same
 features; they differ in what the trees predict. The instances hold only numpy arrays and plain
-Python values, so unpickling them in the Lambda function imports numpy, not scikit-learn.
+Python values (their dataclass fields are what the artifact stores), so loading them in the
+Lambda function imports numpy, not scikit-learn. Training lives in
+:mod:`challenge_neuralworks.delay.build`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.artifacts import artifact_type
 from challenge_neuralworks.delay.calibration import IsotonicCalibrator
-from challenge_neuralworks.delay.features import FeatureEncoder, FlightColumns, ScheduledFlight
+from challenge_neuralworks.delay.features import FeatureEncoder, FlightColumns
 from challenge_neuralworks.ensemble import TreeEnsemble, sigmoid
-from challenge_neuralworks.model import InputError, Model
-from challenge_neuralworks.schemas import EXAMPLE_FLIGHT, FlightRequest, nearest, resolve_flight
+from challenge_neuralworks.errors import InputError, echo
+from challenge_neuralworks.model import Context, Model
+from challenge_neuralworks.schemas import (
+    EXAMPLE_FLIGHT,
+    DelayPrediction,
+    FlightRequest,
+    MinutesPrediction,
+    ScheduledFlight,
+    nearest,
+    resolve_flight,
+)
 
-if TYPE_CHECKING:
-    from challenge_neuralworks.data import Flights
+#: Other documented request items: the richer fields, another airline, a late hour.
+_MORE_EXAMPLES: tuple[dict[str, Any], ...] = (
+    {
+        "FECHA-I": "2017-12-22 19:45",
+        "VLO-I": "226",
+        "OPERA": "American Airlines",
+        "TIPOVUELO": "I",
+        "SIGLADES": "Miami",
+    },
+    {**EXAMPLE_FLIGHT, "HORA-I": 22, "MIN-I": 40},
+    {**EXAMPLE_FLIGHT, "HORA-I": 0, "DIA-I": 25, "MES-I": 12, "DIANOM": "Lunes"},
+)
 
 
 class DelayFamilyModel(Model):
@@ -32,19 +55,19 @@ class DelayFamilyModel(Model):
     flight_types: dict[str, str]  # destination city -> "I" / "N"
     destination_cities: dict[str, str]  # ICAO code of the scheduled destination -> city
 
-    def example(self) -> dict[str, Any]:
-        """The original challenge's example request, adapted to this model's known values."""
-        airlines = self.encoder.airline_codes
-        destination = EXAMPLE_FLIGHT["SIGLADES"]
-        if destination not in self.flight_types:
-            destination = min(self.flight_types)
+    def examples(self) -> list[dict[str, Any]]:
+        """The original challenge's example request first, then richer ones; each adapted to
+        the values this model knows (a model trained on other data still gets valid ones)."""
+        return [self._known(item) for item in (EXAMPLE_FLIGHT, *_MORE_EXAMPLES)]
+
+    def _known(self, item: dict[str, Any]) -> dict[str, Any]:
+        airline = item["OPERA"] if item["OPERA"] in self.encoder.airline_codes else None
+        destination = item["SIGLADES"] if item["SIGLADES"] in self.flight_types else None
         return {
-            **EXAMPLE_FLIGHT,
-            "OPERA": EXAMPLE_FLIGHT["OPERA"]
-            if EXAMPLE_FLIGHT["OPERA"] in airlines
-            else min(airlines),
-            "TIPOVUELO": self.flight_types[destination],
-            "SIGLADES": destination,
+            **item,
+            "OPERA": airline or min(self.encoder.airline_codes),
+            "SIGLADES": destination or min(self.flight_types),
+            "TIPOVUELO": self.flight_types[destination or min(self.flight_types)],
         }
 
     def allowed_values(self) -> dict[str, list[Any]]:
@@ -56,9 +79,9 @@ class DelayFamilyModel(Model):
             "DIANOM": list(dates.WEEKDAYS),
         }
 
-    def check(self, item: FlightRequest) -> ScheduledFlight:
+    def check(self, item: FlightRequest, context: Context) -> ScheduledFlight:
         """Calendar resolution plus the categorical values this model knows."""
-        flight = resolve_flight(item)
+        flight = resolve_flight(item, reference_year=context.year)
         if flight.airline not in self.encoder.airline_codes:
             raise _unknown("OPERA", flight.airline, sorted(self.encoder.airlines))
         expected_type = self.flight_types.get(flight.destination)
@@ -66,7 +89,8 @@ class DelayFamilyModel(Model):
             raise _unknown("SIGLADES", flight.destination, sorted(self.encoder.destinations))
         if flight.flight_type != expected_type:
             raise InputError(
-                f"TIPOVUELO {flight.flight_type!r} contradicts SIGLADES {flight.destination!r}, "
+                f"TIPOVUELO {flight.flight_type!r} contradicts SIGLADES "
+                f"{echo(flight.destination)}, "
                 f"which is {'an international' if expected_type == 'I' else 'a domestic'} "
                 "destination",
                 field="TIPOVUELO",
@@ -78,7 +102,7 @@ class DelayFamilyModel(Model):
 
 def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
     return InputError(
-        f"{field} {value!r} is not known to this model",
+        f"{field} {echo(value)} is not known to this model",
         field=field,
         code="unknown_value",
         allowed=list(allowed),
@@ -86,38 +110,34 @@ def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
     )
 
 
+@artifact_type
+@dataclass(eq=False)
 class DelayClassifier(DelayFamilyModel):
     """P(departure more than 15 minutes late), calibrated, with a decision threshold."""
 
     name: ClassVar[str] = "delay"
+    output_model: ClassVar[type[DelayPrediction]] = DelayPrediction
 
-    def __init__(
-        self,
-        *,
-        encoder: FeatureEncoder,
-        ensemble: TreeEnsemble,
-        calibrator: IsotonicCalibrator | None,
-        threshold: float,
-        flight_types: dict[str, str],
-        destination_cities: dict[str, str],
-        version: str,
-        metadata: dict[str, Any],
-    ) -> None:
-        self.encoder = encoder
-        self.ensemble = ensemble
-        self.calibrator = calibrator
-        self.threshold = float(threshold)
-        self.flight_types = dict(flight_types)
-        self.destination_cities = dict(destination_cities)
-        self.version = version
-        self.metadata = metadata
+    encoder: FeatureEncoder
+    ensemble: TreeEnsemble
+    calibrator: IsotonicCalibrator | None
+    threshold: float
+    flight_types: dict[str, str]
+    destination_cities: dict[str, str]
+    version: str
+    metadata: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.threshold = float(self.threshold)
 
     def predict_proba(self, flights: FlightColumns) -> np.ndarray:
         """Calibrated P(delay) of each flight."""
         probability = sigmoid(self.ensemble.raw(self.encoder.encode(flights)))
         return probability if self.calibrator is None else self.calibrator(probability)
 
-    def predict(self, items: Sequence[ScheduledFlight]) -> list[dict[str, Any]]:
+    def predict(
+        self, items: Sequence[ScheduledFlight], context: Context | None = None
+    ) -> list[dict[str, Any]]:
         """``{"prediction": [p_no_delay, p_delay], "delayed": bool, "threshold": t}`` each."""
         p_delay = self.predict_proba(FlightColumns.from_flights(items)).tolist()
         threshold = round(self.threshold, 6)
@@ -134,14 +154,9 @@ class DelayClassifier(DelayFamilyModel):
         """``p_delay`` and the 0/1 decision for batch scoring files."""
         return {"p_delay": result["prediction"][1], "delayed": int(result["delayed"])}
 
-    @classmethod
-    def train(cls, data: Flights, **options: Any) -> DelayClassifier:
-        """Fit on ``data`` (see :mod:`challenge_neuralworks.delay.build`)."""
-        from challenge_neuralworks.delay.build import build_classifier
 
-        return build_classifier(cls, data, **options)
-
-
+@artifact_type
+@dataclass(eq=False)
 class DelayMinutes(DelayFamilyModel):
     """Expected departure delay in minutes, with the median and the 90th percentile.
 
@@ -149,24 +164,14 @@ class DelayMinutes(DelayFamilyModel):
     """
 
     name: ClassVar[str] = "delay_minutes"
-    quantiles: ClassVar[tuple[str, ...]] = ("p50", "p90")
+    output_model: ClassVar[type[MinutesPrediction]] = MinutesPrediction
 
-    def __init__(
-        self,
-        *,
-        encoder: FeatureEncoder,
-        ensembles: dict[str, TreeEnsemble],
-        flight_types: dict[str, str],
-        destination_cities: dict[str, str],
-        version: str,
-        metadata: dict[str, Any],
-    ) -> None:
-        self.encoder = encoder
-        self.ensembles = dict(ensembles)
-        self.flight_types = dict(flight_types)
-        self.destination_cities = dict(destination_cities)
-        self.version = version
-        self.metadata = metadata
+    encoder: FeatureEncoder
+    ensembles: dict[str, TreeEnsemble]
+    flight_types: dict[str, str]
+    destination_cities: dict[str, str]
+    version: str
+    metadata: dict[str, Any]
 
     def predict_minutes(self, flights: FlightColumns) -> dict[str, np.ndarray]:
         """``expected``, ``p50`` and ``p90`` minutes of each flight (quantiles kept ordered)."""
@@ -175,7 +180,9 @@ class DelayMinutes(DelayFamilyModel):
         out["p90"] = np.maximum(out["p90"], out["p50"])  # separately fitted quantiles may cross
         return out
 
-    def predict(self, items: Sequence[ScheduledFlight]) -> list[dict[str, Any]]:
+    def predict(
+        self, items: Sequence[ScheduledFlight], context: Context | None = None
+    ) -> list[dict[str, Any]]:
         """``{"prediction": {"expected": m, "p50": m, "p90": m}}`` each, in minutes."""
         minutes = {
             k: v.tolist()
@@ -189,10 +196,3 @@ class DelayMinutes(DelayFamilyModel):
             }
             for i in range(len(items))
         ]
-
-    @classmethod
-    def train(cls, data: Flights, **options: Any) -> DelayMinutes:
-        """Fit on ``data`` (see :mod:`challenge_neuralworks.delay.build`)."""
-        from challenge_neuralworks.delay.build import build_minutes
-
-        return build_minutes(cls, data, **options)

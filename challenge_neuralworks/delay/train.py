@@ -15,9 +15,9 @@ The recipe, every step of which the notebooks justify with measurements:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -30,9 +30,6 @@ from challenge_neuralworks.delay.features import (
     fit_encoder,
 )
 from challenge_neuralworks.ensemble import TreeEnsemble, sigmoid
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 #: Features the request may leave out; training blanks them in a copy of every row.
 OPTIONAL_FEATURES: Final[tuple[str, ...]] = ("minute_of_day", "flight_delay_rate")
@@ -290,18 +287,3 @@ def choose_threshold(probability: np.ndarray, delayed: np.ndarray, rule: str) ->
         reach = np.flatnonzero(recall >= target)
         return float(p_sorted[reach[0]]) if len(reach) else float(p_sorted[-1])
     raise ValueError(f"unknown threshold rule {rule!r}; use 'f1' or 'recall:<0..1>'")
-
-
-def frame_target(frame: pd.DataFrame) -> np.ndarray:
-    """The 0/1 target column of a validated frame."""
-    return frame["delayed"].to_numpy(np.int64)
-
-
-def features_subset(names: Sequence[str]) -> tuple[str, ...]:
-    """Validated tuple of feature names (for notebooks and the CLI)."""
-    from challenge_neuralworks.delay.features import ALL_FEATURES
-
-    unknown = [n for n in names if n not in ALL_FEATURES]
-    if unknown:
-        raise ValueError(f"unknown features {unknown}; known: {list(ALL_FEATURES)}")
-    return tuple(names)

@@ -18,6 +18,7 @@ MARKDOWN_FILE: Final[str] = "api.md"
 
 def generate(models_dir: Path) -> dict[str, str]:
     """File name (in ``docs/``) -> exact text, for the models in ``models_dir``."""
+    from challenge_neuralworks.model import discover
     from challenge_neuralworks.openapi.document import build_document
     from challenge_neuralworks.openapi.markdown import render
     from challenge_neuralworks.openapi.scenarios import run_scenarios
@@ -27,9 +28,11 @@ def generate(models_dir: Path) -> dict[str, str]:
     names = registry.names()
     if not names:
         raise FileNotFoundError(f"no model artifacts in {models_dir}: run `make train` first")
-    max_batch = max(registry.get(name).max_batch for name in names)
+    classes = discover()
+    models = [classes[name] for name in names]
+    max_batch = max(model.max_batch for model in models)
     examples = run_scenarios(models_dir)
-    document = build_document(examples, model_names=names, max_batch=max_batch)
+    document = build_document(examples, models=models, max_batch=max_batch)
     return {
         OPENAPI_FILE: to_yaml(document),
         MARKDOWN_FILE: render(document, examples, max_batch=max_batch),

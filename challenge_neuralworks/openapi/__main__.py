@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from challenge_neuralworks.environment import DEFAULT_MODELS_DIR
 from challenge_neuralworks.openapi import DOCS_DIR, generate
-from challenge_neuralworks.registry import DEFAULT_MODELS_DIR
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,9 +6,8 @@ live in ``components/schemas``), and a single ``example`` instead of ``examples`
 :func:`openapi_schemas` converts, so the published document is derived from the very models the
 handler validates with, never written twice.
 
-The handler returns plain dicts on the routes that have no pydantic response model in
-:mod:`challenge_neuralworks.schemas`; the models below document those shapes. They forbid extra
-fields, so the contract and schemathesis tests catch an answer that grows an undocumented field.
+The answer models in :mod:`challenge_neuralworks.schemas` forbid extra fields, so the contract
+and schemathesis tests catch an answer that grows an undocumented field.
 """
 
 from __future__ import annotations
@@ -16,89 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 REF_PREFIX = "#/components/schemas/"
-
-
-class MinutesQuantiles(BaseModel):
-    """Minutes after the scheduled departure (negative: early)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    expected: float = Field(description="Expected delay (mean), in minutes.")
-    p50: float = Field(description="Median delay, in minutes.")
-    p90: float = Field(description="90th percentile of the delay, in minutes (>= p50).")
-
-
-class MinutesPrediction(BaseModel):
-    """One flight's answer from the ``delay_minutes`` model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prediction: MinutesQuantiles
-
-
-class MinutesPredictionResponse(MinutesPrediction):
-    """``POST /inference/delay_minutes`` with one flight."""
-
-    model: str
-    version: str
-
-
-class HealthResponse(BaseModel):
-    """``GET /health``: liveness and each model's load state (loading nothing)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["ok"]
-    version: str = Field(description="Version of the service package.")
-    models: dict[str, str] = Field(
-        description="Per model: `loaded`, `not_loaded` or `unavailable: <reason>`."
-    )
-
-
-class ModelSummary(BaseModel):
-    """One entry of ``GET /models``; an unavailable model has a ``reason`` instead of a version."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    status: Literal["available", "unavailable"]
-    version: str | None = None
-    metrics: dict[str, Any] | None = Field(
-        default=None, description="Evaluation metrics recorded in the model's manifest."
-    )
-    reason: str | None = Field(default=None, description="Why the artifact was refused.")
-
-
-class ModelList(BaseModel):
-    """``GET /models``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    models: list[ModelSummary]
-
-
-class ModelDescription(BaseModel):
-    """``GET /models/{model_name}``: identity, request contract and quality of one model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    version: str
-    max_batch: int = Field(description="Largest `flights` batch this model accepts.")
-    input_schema: dict[str, Any] = Field(description="JSON Schema of one request item.")
-    allowed_values: dict[str, list[Any]] = Field(
-        description="Closed value sets of the request fields (the values the model knows)."
-    )
-    metrics: dict[str, Any]
-
-
-class GatewayMessage(BaseModel):
-    """An answer of API Gateway itself (the function is never called)."""
-
-    message: str
 
 
 def openapi_schemas(

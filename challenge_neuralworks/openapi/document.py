@@ -1,9 +1,11 @@
 """The OpenAPI 3.0 document of the API: routes, shapes, security, errors and real examples.
 
-Shapes come from the pydantic models (:mod:`challenge_neuralworks.schemas` and
-:mod:`.components`), examples from :mod:`.scenarios`. OpenAPI 3.0.3 rather than 3.1 because
-API Gateway imports 3.0. Every resource also carries ``x-amazon-apigateway-any-method``: the
-deployed API proxies any other method to the function, which answers 405 with ``Allow``.
+Paths come from the routes declaration (:data:`challenge_neuralworks.routes.ROUTES`), shapes
+from the pydantic models (:mod:`challenge_neuralworks.schemas`, and each registered model's
+``input_model``/``output_model``), examples from :mod:`.scenarios`. OpenAPI 3.0.3 rather than
+3.1 (what Powertools would generate) because API Gateway imports 3.0. Every resource also carries
+``x-amazon-apigateway-any-method``: the deployed API proxies any other method to the function,
+which answers 405 with ``Allow``.
 """
 
 from __future__ import annotations
@@ -13,26 +15,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from challenge_neuralworks import __version__
-from challenge_neuralworks.model import NAME_PATTERN
-from challenge_neuralworks.openapi.components import (
-    REF_PREFIX,
-    GatewayMessage,
-    HealthResponse,
-    MinutesPrediction,
-    MinutesPredictionResponse,
-    ModelDescription,
-    ModelList,
-    openapi_schemas,
-)
+from challenge_neuralworks.model import NAME_PATTERN, Model
+from challenge_neuralworks.openapi.components import REF_PREFIX, openapi_schemas
 from challenge_neuralworks.openapi.scenarios import STAGE, Example
+from challenge_neuralworks.routes import ROUTES, Route
 from challenge_neuralworks.schemas import (
     MAX_BODY_BYTES,
-    BatchPredictionResponse,
     BatchRequest,
-    DelayPrediction,
     ErrorResponse,
-    FlightRequest,
-    SinglePredictionResponse,
+    GatewayMessage,
+    batch_response,
+    single_response,
 )
 
 OPENAPI_VERSION: Final[str] = "3.0.3"
@@ -78,47 +71,28 @@ ERROR_RESPONSES: Final[dict[int, tuple[str, str, str]]] = {
     ),
 }
 
-#: Which error statuses each operation can return besides the gateway's 403 and 429.
-OPERATION_ERRORS: Final[dict[tuple[str, str], tuple[int, ...]]] = {
-    ("get", "/health"): (),
-    ("get", "/models"): (),
-    ("get", "/models/{model_name}"): (404, 503),
-    ("post", "/inference/{model_name}"): (400, 404, 413, 503),
-}
-
-
-def prediction_models() -> dict[str, tuple[type, type]]:
-    """Model name -> (one item's answer, one-flight response) as documented."""
-    return {
-        "delay": (DelayPrediction, SinglePredictionResponse),
-        "delay_minutes": (MinutesPrediction, MinutesPredictionResponse),
-    }
-
 
 def build_document(
-    examples: Sequence[Example], *, model_names: Sequence[str], max_batch: int
+    examples: Sequence[Example], *, models: Sequence[type[Model]], max_batch: int
 ) -> dict[str, Any]:
-    """The OpenAPI document (a plain dict, ready for YAML)."""
-    documented = prediction_models()
-    missing = [name for name in model_names if name not in documented]
-    if missing:
-        raise ValueError(f"no documented response shape for model(s) {missing}: add them")
-    schemas = openapi_schemas([FlightRequest, BatchRequest], mode="validation")
+    """The OpenAPI document (a plain dict, ready for YAML) of ``models`` (the served classes)."""
+    inputs = list(dict.fromkeys(model.input_model for model in models))
+    outputs = list(dict.fromkeys(model.output_model for model in models))
+    schemas = openapi_schemas([*inputs, BatchRequest], mode="validation")
     schemas.update(
         openapi_schemas(
             [
-                *(shape for pair in documented.values() for shape in pair),
-                BatchPredictionResponse,
+                *outputs,
+                *(single_response(output) for output in outputs),
+                *(batch_response(output) for output in outputs),
                 ErrorResponse,
                 GatewayMessage,
-                HealthResponse,
-                ModelList,
-                ModelDescription,
+                *(route.response for route in ROUTES if route.response is not None),
             ],
             mode="serialization",
         )
     )
-    _refine_batch_schemas(schemas, documented, max_batch)
+    _refine_batch_schemas(schemas, inputs, max_batch)
     by_operation, by_status = _index(examples)
     return {
         "openapi": OPENAPI_VERSION,
@@ -151,7 +125,7 @@ def build_document(
         ],
         "security": [{"ApiKey": []}],
         "x-amazon-apigateway-api-key-source": "HEADER",
-        "paths": _paths(by_operation, model_names, max_batch),
+        "paths": _paths(by_operation, models, inputs, outputs, max_batch),
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             "schemas": dict(sorted(schemas.items())),
@@ -160,41 +134,29 @@ def build_document(
     }
 
 
-def _refine_batch_schemas(
-    schemas: dict[str, Any], documented: Mapping[str, tuple[type, type]], max_batch: int
-) -> None:
-    """Items of a batch are flights; the answer's items are one model's predictions."""
+def _refine_batch_schemas(schemas: dict[str, Any], inputs: Sequence[type], max_batch: int) -> None:
+    """Items of a batch are request items of the served models."""
     flights = schemas["BatchRequest"]["properties"]["flights"]
-    flights["items"] = {"$ref": REF_PREFIX + "FlightRequest"}
+    refs = [{"$ref": REF_PREFIX + item.__name__} for item in inputs]
+    flights["items"] = refs[0] if len(refs) == 1 else {"anyOf": refs}
     flights["maxItems"] = max_batch
     flights["description"] = (
         f"1 to {max_batch} flights (a model may set a lower `max_batch`); a larger batch gets 413."
     )
-    schemas["BatchPredictionResponse"]["properties"]["predictions"]["items"] = {
-        "anyOf": [{"$ref": REF_PREFIX + item.__name__} for item, _ in documented.values()]
-    }
 
 
 def _index(
     examples: Sequence[Example],
-) -> tuple[dict[tuple[str, str], list[Example]], dict[int, list[Example]]]:
-    by_operation: dict[tuple[str, str], list[Example]] = defaultdict(list)
+) -> tuple[dict[str, list[Example]], dict[int, list[Example]]]:
+    """200 examples by route name, error examples by status."""
+    by_operation: dict[str, list[Example]] = defaultdict(list)
     by_status: dict[int, list[Example]] = defaultdict(list)
     for example in examples:
         if example.status == 200:
-            by_operation[(example.scenario.method.lower(), resource_of(example))].append(example)
+            by_operation[example.scenario.route].append(example)
         else:
             by_status[example.status].append(example)
     return by_operation, by_status
-
-
-def resource_of(example: Example) -> str:
-    """The resource template a scenario's path belongs to."""
-    path = example.scenario.path
-    for template in ("/inference/", "/models/"):
-        if path.startswith(template) and path.count("/") == 2:
-            return template + "{model_name}"
-    return path
 
 
 def _examples(examples: Sequence[Example], *, request: bool = False) -> dict[str, Any]:
@@ -235,90 +197,79 @@ _STRING: Final[dict[str, str]] = {"type": "string"}
 
 
 def _paths(
-    by_operation: Mapping[tuple[str, str], Sequence[Example]],
-    model_names: Sequence[str],
+    by_operation: Mapping[str, Sequence[Example]],
+    models: Sequence[type[Model]],
+    inputs: Sequence[type],
+    outputs: Sequence[type],
     max_batch: int,
 ) -> dict[str, Any]:
+    names = [model.name for model in models]
     model_name = {
         "name": "model_name",
         "in": "path",
         "required": True,
-        "description": f"A served model ({', '.join(f'`{n}`' for n in model_names)}).",
-        "schema": {"type": "string", "pattern": NAME_PATTERN.pattern, "enum": list(model_names)},
-    }
-    inference_examples = by_operation[("post", "/inference/{model_name}")]
-    answers = [
-        *(REF_PREFIX + response.__name__ for _, response in prediction_models().values()),
-        REF_PREFIX + "BatchPredictionResponse",
-    ]
-    operations: dict[tuple[str, str], dict[str, Any]] = {
-        ("get", "/health"): {
-            "summary": "Liveness and each model's load state",
-            "description": "Loads nothing: a model is loaded by its first prediction.",
-            "responses": {"200": _ok("HealthResponse", by_operation[("get", "/health")])},
-        },
-        ("get", "/models"): {
-            "summary": "Every model with its version and metrics",
-            "responses": {"200": _ok("ModelList", by_operation[("get", "/models")])},
-        },
-        ("get", "/models/{model_name}"): {
-            "summary": "One model's input schema, allowed values and metrics",
-            "parameters": [model_name],
-            "responses": {
-                "200": _ok("ModelDescription", by_operation[("get", "/models/{model_name}")])
-            },
-        },
-        ("post", "/inference/{model_name}"): {
-            "summary": "Predict one flight, or a batch of flights",
-            "description": (
-                "One flight in the original challenge's fields gives one prediction; "
-                f'`{{"flights": [...]}}` with up to {max_batch} flights gives `predictions` in '
-                f"the same order. Bodies are limited to {MAX_BODY_BYTES:,} bytes. The "
-                "`delay` model answers `prediction: [p_no_delay, p_delay]` with the decision "
-                "at its threshold; `delay_minutes` answers minutes (expected, p50, p90)."
-            ),
-            "parameters": [model_name],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    JSON: {
-                        "schema": {
-                            "oneOf": [
-                                {"$ref": REF_PREFIX + "FlightRequest"},
-                                {"$ref": REF_PREFIX + "BatchRequest"},
-                            ]
-                        },
-                        **_examples(inference_examples, request=True),
-                    }
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "Predictions",
-                    "content": {
-                        JSON: {
-                            "schema": {"anyOf": [{"$ref": ref} for ref in answers]},
-                            **_examples(inference_examples),
-                        }
-                    },
-                }
-            },
-        },
+        "description": f"A served model ({', '.join(f'`{n}`' for n in names)}).",
+        "schema": {"type": "string", "pattern": NAME_PATTERN.pattern, "enum": names},
     }
     paths: dict[str, Any] = {}
-    for (method, resource), operation in operations.items():
-        for status in (*OPERATION_ERRORS[(method, resource)], 403, 429):
+    for route in ROUTES:
+        operation = _operation(route, by_operation[route.name], inputs, outputs, max_batch)
+        if "model_name" in route.parameters:
+            operation["parameters"] = [model_name]
+        for status in (*route.errors, 403, 429):
             name = ERROR_RESPONSES[status][0]
             operation["responses"][str(status)] = {"$ref": f"#/components/responses/{name}"}
         operation["responses"] = dict(sorted(operation["responses"].items()))
-        operation["operationId"] = _operation_id(method, resource)
-        item = paths.setdefault(resource, {})
-        item[method] = operation
+        operation["operationId"] = _operation_id(route.method.lower(), route.path)
+        item = paths.setdefault(route.path, {})
+        item[route.method.lower()] = operation
         item["x-amazon-apigateway-any-method"] = {
-            "description": f"Any other method: 405 with `Allow: {method.upper()}`.",
+            "description": f"Any other method: 405 with `Allow: {route.method}`.",
             "responses": {"405": {"$ref": "#/components/responses/MethodNotAllowed"}},
         }
     return paths
+
+
+def _operation(
+    route: Route,
+    examples: Sequence[Example],
+    inputs: Sequence[type],
+    outputs: Sequence[type],
+    max_batch: int,
+) -> dict[str, Any]:
+    """One route's operation object (``responses`` without the shared error responses)."""
+    operation: dict[str, Any] = {"summary": route.summary}
+    if route.description:
+        operation["description"] = route.description
+    if route.response is not None:
+        operation["responses"] = {"200": _ok(route.response.__name__, examples)}
+        return operation
+    operation["description"] = (
+        f"{route.description} Batches hold up to {max_batch} flights; bodies are limited to "
+        f"{MAX_BODY_BYTES:,} bytes."
+    ).strip()
+    requests = [{"$ref": REF_PREFIX + model.__name__} for model in inputs]
+    requests.append({"$ref": REF_PREFIX + "BatchRequest"})
+    answers = [
+        *(REF_PREFIX + single_response(output).__name__ for output in outputs),
+        *(REF_PREFIX + batch_response(output).__name__ for output in outputs),
+    ]
+    operation["requestBody"] = {
+        "required": True,
+        "content": {JSON: {"schema": {"oneOf": requests}, **_examples(examples, request=True)}},
+    }
+    operation["responses"] = {
+        "200": {
+            "description": "Predictions",
+            "content": {
+                JSON: {
+                    "schema": {"anyOf": [{"$ref": ref} for ref in answers]},
+                    **_examples(examples),
+                }
+            },
+        }
+    }
+    return operation
 
 
 def _ok(schema: str, examples: Sequence[Example]) -> dict[str, Any]:

@@ -6,10 +6,12 @@ the scenario's request over HTTP to the local API Gateway twin in front of the r
 documentation cannot promise what the service does not do. Each scenario states the status it
 documents and :func:`run_scenarios` refuses an answer with another one.
 
-Two things are pinned so that the examples change only when an artifact changes: the "current
-year" the handler uses to infer the year of a ``DIA-I``/``MES-I``/``DIANOM`` request (the
-features depend on the year, e.g. the distance to the next holiday), and the twin's clock, so
-that the throttling and quota examples are exact.
+Two things are pinned so that the examples change only when an artifact changes: the handler's
+clock (it decides the year of a ``DIA-I``/``MES-I``/``DIANOM`` request, and the features depend
+on the year, e.g. the distance to the next holiday), and the twin's clock, so that the throttling
+and quota examples are exact. Both are injected
+(:func:`~challenge_neuralworks.handler.create_handler` and ``GatewayApp(clock=...)``): nothing
+is patched.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ import contextlib
 import json
 import shutil
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
-from unittest import mock
 
 from challenge_neuralworks.local.config import ApiKey, GatewayConfig, UsagePlan
 from challenge_neuralworks.local.samples import EXAMPLE_FLIGHT, SECOND_FLIGHT
@@ -35,7 +35,7 @@ STAGE: Final[str] = "dev"
 DOCS_KEY: Final[str] = "local-dev-key"
 THROTTLED_KEY: Final[str] = "docs-throttled-key"
 QUOTA_KEY: Final[str] = "docs-quota-key"
-#: 2025-01-01T00:00:00Z: the "today" of the examples (see the module docstring).
+#: 2025-01-01T00:00:00Z: the "now" of the examples (see the module docstring).
 REFERENCE_EPOCH: Final[float] = 1_735_689_600.0
 #: Flights in the 413 "body over 1 MB" example (each copy of the example is 125 characters).
 LARGE_BODY_FLIGHTS: Final[int] = 8_100
@@ -54,6 +54,8 @@ class Scenario:
     path: str  # below the stage: /inference/delay
     status: int
     group: Group
+    #: The documented route (``routes.ROUTES`` name) a 200 example belongs to.
+    route: str = ""
     body: Any = _NO_BODY  # sent as JSON
     raw: str | None = None  # sent as is (malformed bodies)
     key: str | None = DOCS_KEY  # x-api-key; None sends no key
@@ -101,6 +103,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "/inference/delay",
         200,
         "route",
+        route="inference",
         body=EXAMPLE_FLIGHT,
     ),
     Scenario(
@@ -110,6 +113,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "/inference/delay",
         200,
         "route",
+        route="inference",
         body={"flights": [EXAMPLE_FLIGHT, SECOND_FLIGHT]},
     ),
     Scenario(
@@ -119,6 +123,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "/inference/delay",
         200,
         "route",
+        route="inference",
         body={
             "FECHA-I": "2017-02-03 09:25",
             "OPERA": "Grupo LATAM",
@@ -134,11 +139,22 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "/inference/delay_minutes",
         200,
         "route",
+        route="inference",
         body=EXAMPLE_FLIGHT,
     ),
-    Scenario("models", "Every model with its version", "GET", "/models", 200, "route"),
-    Scenario("describe", "Input schema and allowed values", "GET", "/models/delay", 200, "route"),
-    Scenario("health", "Liveness and model load state", "GET", "/health", 200, "route"),
+    Scenario(
+        "models", "Every model with its version", "GET", "/models", 200, "route", "list_models"
+    ),
+    Scenario(
+        "describe",
+        "Input schema and allowed values",
+        "GET",
+        "/models/delay",
+        200,
+        "route",
+        "describe_model",
+    ),
+    Scenario("health", "Liveness and model load state", "GET", "/health", 200, "route", "health"),
     # ---------------------------------------------------------- handler errors
     Scenario(
         "month_13",
@@ -354,24 +370,31 @@ def gateway_config() -> GatewayConfig:
 
 
 def run_scenarios(models_dir: Path, scenarios: Sequence[Scenario] = SCENARIOS) -> list[Example]:
-    """Send every scenario through the twin; the answers, in order (``health`` runs last)."""
-    from challenge_neuralworks import handler
+    """Send every scenario through the twin; the answers, in order (``health`` runs last).
+
+    Two twins serve: one in front of the committed models, one in front of a copy whose
+    artifacts are missing (the 503 example).
+    """
+    from challenge_neuralworks.handler import create_handler
     from challenge_neuralworks.local.app import GatewayApp
     from challenge_neuralworks.local.testing import FakeClock, serve_in_thread
     from challenge_neuralworks.registry import Registry
 
     ordered = sorted(scenarios, key=lambda s: s.name == "health")
     examples: dict[str, Example] = {}
-    app = GatewayApp(gateway_config(), handler.lambda_handler, clock=FakeClock(REFERENCE_EPOCH))
+
+    def twin(directory: Path) -> GatewayApp:
+        handler = create_handler(Registry(directory), clock=lambda: REFERENCE_EPOCH)
+        return GatewayApp(gateway_config(), handler, clock=FakeClock(REFERENCE_EPOCH))
+
     with (
-        frozen_reference_year(),
         _broken_models_dir(models_dir) as broken_dir,
-        serve_in_thread(app) as url,
+        serve_in_thread(twin(models_dir)) as url,
+        serve_in_thread(twin(broken_dir)) as broken_url,
     ):
-        registries = {False: Registry(models_dir), True: Registry(broken_dir)}
         for scenario in ordered:
-            with mock.patch.object(handler, "registry", registries[scenario.broken_models]):
-                example = _send(f"{url}/{STAGE}", scenario)
+            base = broken_url if scenario.broken_models else url
+            example = _send(f"{base}/{STAGE}", scenario)
             if example.status != scenario.status:
                 raise RuntimeError(
                     f"scenario {scenario.name!r} documents {scenario.status} but got "
@@ -399,33 +422,6 @@ def _send(base_url: str, scenario: Scenario) -> Example:
     body = json.loads(text) if got.get("content-type", "").startswith("application/json") else text
     kept = {name: got[name] for name in ("Allow",) if got.get(name)}
     return Example(scenario, status, body, kept)
-
-
-@contextlib.contextmanager
-def frozen_reference_year() -> Iterator[int]:
-    """Make "today" :data:`REFERENCE_EPOCH` for the handler's year inference; yields the year.
-
-    Patches the clock of :mod:`challenge_neuralworks.schemas` only, then checks that the
-    handler's default path really uses it (a refactor that reads the time elsewhere must fail
-    here, not silently make the documentation depend on the day it is generated).
-    """
-    from challenge_neuralworks import dates, schemas
-
-    frozen = time.gmtime(REFERENCE_EPOCH)
-
-    class _Clock:
-        @staticmethod
-        def gmtime(*_: Any) -> time.struct_time:
-            return frozen
-
-    with mock.patch.object(schemas, "time", _Clock):
-        request = schemas.FlightRequest.model_validate(EXAMPLE_FLIGHT)
-        expected = dates.infer_year(
-            request.dia, request.mes, dates.WEEKDAY_INDEX[request.dianom], frozen.tm_year
-        )
-        if schemas.resolve_flight(request).year != expected:
-            raise RuntimeError("the handler does not infer years from schemas.time any more")
-        yield frozen.tm_year
 
 
 @contextlib.contextmanager

@@ -19,16 +19,15 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from challenge_neuralworks import routes
+from challenge_neuralworks.environment import DEFAULT_MODELS_DIR
 from challenge_neuralworks.openapi import DOCS_DIR, MARKDOWN_FILE, OPENAPI_FILE
-from challenge_neuralworks.registry import DEFAULT_MODELS_DIR, Registry
+from challenge_neuralworks.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
-ROUTES = {
-    ("get", "/health"),
-    ("get", "/models"),
-    ("get", "/models/{model_name}"),
-    ("post", "/inference/{model_name}"),
-}
+#: Every declared route (the document is generated from the same declaration: this checks the
+#: generator leaves none out and adds none).
+ROUTES = {(route.method.lower(), route.path) for route in routes.ROUTES}
 
 
 @pytest.fixture(scope="module")

@@ -307,7 +307,7 @@ def test_a_tampered_artifact_is_503_and_the_other_model_keeps_serving(
     committed = handler.registry.models_dir
     shutil.copytree(committed / "delay", tmp_path / "delay")
     (tmp_path / "delay_minutes").symlink_to(committed / "delay_minutes")
-    artifact = next((tmp_path / "delay").glob("*.pkl"))
+    artifact = tmp_path / "delay" / handler.registry.manifest("delay")["artifact"]
     payload = bytearray(artifact.read_bytes())
     payload[-10] ^= 0xFF
     artifact.write_bytes(bytes(payload))

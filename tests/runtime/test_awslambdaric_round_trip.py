@@ -22,8 +22,8 @@ from typing import IO, Any
 import pytest
 from runtime_api import Invocation, RuntimeApiServer
 
+from challenge_neuralworks.environment import MODELS_DIR as MODELS_DIR_ENV
 from challenge_neuralworks.local.samples import EVENTS_DIR
-from challenge_neuralworks.registry import MODELS_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"

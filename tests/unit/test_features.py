@@ -103,7 +103,7 @@ def test_original_contract_resolves_to_the_scheduled_date(flights: Flights) -> N
 
 
 def test_missing_optional_fields_are_nan_not_guesses(encoder) -> None:
-    from challenge_neuralworks.delay.features import ScheduledFlight
+    from challenge_neuralworks.schemas import ScheduledFlight
 
     flight = ScheduledFlight(2017, 2, 3, 9, None, "Grupo LATAM", "La Serena", "N", None)
     X = encoder.encode(FlightColumns.from_flights([flight]))[0]

@@ -11,13 +11,13 @@ import pytest
 
 from challenge_neuralworks.cli import main
 from challenge_neuralworks.data import Flights
-from challenge_neuralworks.delay.model import DelayClassifier
+from challenge_neuralworks.delay.build import DelayTrainer
 from challenge_neuralworks.delay.train import FAST_CONFIG, choose_threshold
 
 
 def test_same_data_and_code_give_the_same_artifact(flights: Flights, tmp_path: Path) -> None:
-    first = DelayClassifier.train(flights, config=FAST_CONFIG, evaluate=False)
-    second = DelayClassifier.train(flights, config=FAST_CONFIG, evaluate=False)
+    first = DelayTrainer().fit(flights, config=FAST_CONFIG, evaluate=False)
+    second = DelayTrainer().fit(flights, config=FAST_CONFIG, evaluate=False)
     hashes = []
     for run, model in enumerate((first, second)):
         manifest = json.loads(model.save(tmp_path / str(run)).read_text())
@@ -29,7 +29,7 @@ def test_same_data_and_code_give_the_same_artifact(flights: Flights, tmp_path: P
 
 
 def test_train_until_restricts_the_window(flights: Flights) -> None:
-    model = DelayClassifier.train(
+    model = DelayTrainer().fit(
         flights, config=FAST_CONFIG, evaluate=False, train_until="2017-06-30"
     )
     window = model.metadata["training_window"]

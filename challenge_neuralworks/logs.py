@@ -1,23 +1,20 @@
-"""One structured (JSON) log line per request, with latency and the request id.
+"""Structured (JSON) logs: one line per request with latency and the request id.
 
-stdlib ``logging`` with a JSON formatter instead of Powertools' Logger: same CloudWatch Logs
-Insights-friendly output, none of the import cost. ``LOG_LEVEL`` (default INFO) controls it;
-the local twin runs at WARNING so load tests measure the API, not the terminal.
+stdlib ``logging`` with a JSON formatter: CloudWatch Logs Insights-friendly lines. ``LOG_LEVEL``
+(default INFO, see :mod:`challenge_neuralworks.environment`) controls it; the local twin and the
+load tests run at WARNING so they measure the API, not the terminal.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-import time
 from typing import Any
 
-from challenge_neuralworks.event_handler import Request, Response
-from challenge_neuralworks.event_handler.resolver import Next
+from challenge_neuralworks import environment
 
-logger = logging.getLogger("challenge_neuralworks.access")
+access_logger = logging.getLogger("challenge_neuralworks.access")
 
 _STANDARD_ATTRIBUTES = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime"}
@@ -48,7 +45,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str | None = None) -> None:
     """Install the JSON formatter on the package's loggers (idempotent)."""
     root = logging.getLogger("challenge_neuralworks")
-    root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
+    root.setLevel((level or environment.log_level()).upper())
     if not any(getattr(h, "_cnw", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
@@ -57,20 +54,18 @@ def configure_logging(level: str | None = None) -> None:
         root.propagate = False
 
 
-def access_log(request: Request, following: Next) -> Response:
-    """Time the request and log method, resource, status and latency at INFO."""
-    if not logger.isEnabledFor(logging.INFO):
-        return following(request)
-    started = time.perf_counter()
-    response = following(request)
-    logger.info(
-        "request",
-        extra={
-            "request_id": request.request_id,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        },
-    )
-    return response
+def log_request(
+    *, request_id: str, method: str | None, path: str | None, status: int, latency_ms: float
+) -> None:
+    """The access log line of one request, at INFO (skipped cheaply above INFO)."""
+    if access_logger.isEnabledFor(logging.INFO):
+        access_logger.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+            },
+        )
