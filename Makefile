@@ -40,11 +40,32 @@ $(STAMP): requirements/dev.txt pyproject.toml
 .PHONY: install
 install: $(STAMP) ## create .venv/ from the hash-pinned locks
 
+# Poetry lives in its own virtualenv: it owns the project's one resolution, poetry.lock, and exports
+# the hash-pinned requirements/*.txt that the image and `make install` use.
+POETRY_VENV := .venv-poetry
+POETRY := $(POETRY_VENV)/bin/poetry
+POETRY_STAMP := $(POETRY_VENV)/.installed
+EXPORT_NOTE := \# Exported from poetry.lock by `make lock` (poetry export): do not edit.
+
+$(POETRY_STAMP): requirements/poetry.txt
+	@$(MAKE) --no-print-directory uv
+	@test -x $(POETRY_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON_BOOT) $(POETRY_VENV)
+	$(UV) pip sync --quiet --python $(POETRY_VENV)/bin/python --require-hashes requirements/poetry.txt
+	@touch $(POETRY_STAMP)
+
+.PHONY: poetry-venv
+poetry-venv: $(POETRY_STAMP) ## create .venv-poetry/ (Poetry and its export plugin, hash-pinned)
+
 .PHONY: lock
-lock: uv ## re-resolve requirements/*.txt from pyproject.toml (hash-pinned)
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.txt
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --all-extras --generate-hashes \
-		-c requirements/runtime.txt -o requirements/dev.txt
+lock: poetry-venv ## re-resolve poetry.lock from pyproject.toml, then export requirements/*.txt
+	$(POETRY) lock
+	$(MAKE) --no-print-directory export
+
+.PHONY: export
+export: poetry-venv ## requirements/runtime.txt and dev.txt from poetry.lock (hash-pinned)
+	{ echo '$(EXPORT_NOTE)'; $(POETRY) export --format requirements.txt; } > requirements/runtime.txt
+	{ echo '$(EXPORT_NOTE)'; $(POETRY) export --format requirements.txt --all-extras; } \
+		> requirements/dev.txt
 
 .PHONY: serve
 serve: install ## run the API locally (API Gateway twin; more options: SERVE_ARGS="--workers 2")
@@ -83,21 +104,19 @@ deploy: install ## roll IMAGE out to FUNCTION's live alias (SMOKE_URL optional; 
 		$(if $(SMOKE_URL),--smoke-url "$(SMOKE_URL)")
 
 .PHONY: test
-test: install lint checkov-venv ## everything CI checks: lint, unit/api/runtime/infra tests, notebooks
+test: install lint checkov-venv poetry-venv ## everything CI checks: lint, unit/api/runtime/infra tests, notebooks
 	@# exit code 5 means pytest collected nothing: that is a broken test tree, never a pass.
 	$(PY) -m pytest || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: failing on purpose"; exit $$rc; }
 
 .PHONY: train
-train: install ## retrain the committed artifacts in models/ (then the API docs' examples)
-	$(PY) -m challenge_neuralworks train --model delay
-	$(PY) -m challenge_neuralworks train --model delay_minutes
+train: install ## retrain every registered model into models/ (then the API docs' examples)
+	$(PY) -m challenge_neuralworks train --all
 	@# docs/api.md's examples are real answers of the committed artifacts: keep them in step.
 	$(PY) -m challenge_neuralworks.openapi --write
 
 .PHONY: evaluate
 evaluate: install ## both protocols' metrics and charts into docs/evaluation/<model>/
-	$(PY) -m challenge_neuralworks evaluate --model delay
-	$(PY) -m challenge_neuralworks evaluate --model delay_minutes
+	$(PY) -m challenge_neuralworks evaluate --all
 
 .PHONY: docs
 docs: install ## regenerate docs/openapi.yaml and docs/api.md (after `make train` too)

@@ -43,16 +43,39 @@ def test_no_uv_lock_is_committed() -> None:
 
 
 def test_every_locked_requirement_is_pinned_with_hashes() -> None:
-    for lock in ("runtime.txt", "dev.txt", "checkov.txt"):
+    for lock in ("runtime.txt", "dev.txt", "checkov.txt", "poetry.txt"):
         text = (REPO / "requirements" / lock).read_text()
         requirements = re.findall(r"^([A-Za-z0-9_.\-\[\]]+)(==\S+)?", text, flags=re.MULTILINE)
         assert requirements, lock
         for name, pin in requirements:
             assert pin, f"{lock}: {name} is not pinned with =="
-        blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[-1])
+        blocks = re.split(r"\n(?=[A-Za-z0-9])", text)
         for block in blocks:
             if block.strip() and not block.lstrip().startswith("#"):
                 assert "--hash=sha256:" in block, f"{lock}: {block.splitlines()[0]} has no hash"
+
+
+def test_poetry_lock_is_the_one_resolution_and_the_requirements_are_its_export(
+    tmp_path: Path,
+) -> None:
+    """``poetry check --lock`` passes, and requirements/runtime.txt and dev.txt are exactly what
+    ``make export`` writes from poetry.lock (so the image and ``make install`` get the lock)."""
+    poetry = REPO / ".venv-poetry" / "bin" / "poetry"
+    assert poetry.exists(), "Poetry is missing: run `make poetry-venv` (make test does)"
+    checked = subprocess.run(
+        [str(poetry), "check", "--lock"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for lock, options in (("runtime.txt", []), ("dev.txt", ["--all-extras"])):
+        out = tmp_path / lock
+        subprocess.run(
+            [str(poetry), "export", "--format", "requirements.txt", *options, "-o", str(out)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        committed = (REPO / "requirements" / lock).read_text().split("\n", 1)[1]
+        assert committed == out.read_text(), f"requirements/{lock} is stale: run `make export`"
 
 
 def test_runtime_lock_is_lean() -> None:
@@ -60,8 +83,9 @@ def test_runtime_lock_is_lean() -> None:
     names = set(
         re.findall(r"^([a-z0-9_.\-]+)==", (REPO / "requirements/runtime.txt").read_text(), re.M)
     )
-    assert {"numpy", "dill", "pydantic", "awslambdaric"} <= names
+    assert {"numpy", "pydantic", "aws-lambda-powertools", "awslambdaric"} <= names
     assert not names & {
+        "dill",
         "pandas",
         "scikit-learn",
         "scipy",
