@@ -116,14 +116,26 @@ class _Routes:
         payload = _json(body)
         if not isinstance(payload, dict):
             raise BadRequestError("the body must be a JSON object", code="invalid_body")
-        context = Context(now=self._clock())
+        explain = _explain_option(self._app.current_event.raw_event)
         if "flights" in payload:
-            items = _batch_items(model, payload)
+            batch = _batch(model, payload)
+            context = self._context(model, explain or batch.explain)
+            items = batch.flights
             parsed = [model.parse(item, f"flights[{i}]", context) for i, item in enumerate(items)]
             results = model.predict(parsed, context)
             return {"predictions": results, "model": model.name, "version": model.version}
+        context = self._context(model, explain)
         (result,) = model.predict([model.parse(payload, "", context)], context)
         return {**result, "model": model.name, "version": model.version}
+
+    def _context(self, model: Model, explain: bool) -> Context:
+        if explain and not model.explainable:
+            raise BadRequestError(
+                f"model {model.name} does not explain its predictions",
+                code="unsupported_option",
+                field="explain",
+            )
+        return Context(now=self._clock(), explain=explain)
 
     def _model(self, name: str) -> Model:
         # API Gateway passes the decoded path parameter; Powertools' route key is the raw one.
@@ -309,7 +321,7 @@ def _json(body: str | None) -> Any:
         ) from None
 
 
-def _batch_items(model: Model, payload: dict[str, Any]) -> list[Any]:
+def _batch(model: Model, payload: dict[str, Any]) -> BatchRequest:
     try:
         batch = BatchRequest.model_validate(payload)
     except ValidationError as exc:
@@ -320,7 +332,22 @@ def _batch_items(model: Model, payload: dict[str, Any]) -> list[Any]:
             code="batch_too_large",
             field="flights",
         )
-    return batch.flights
+    return batch
+
+
+def _explain_option(event: Mapping[str, Any]) -> bool:
+    """``?explain=true|false`` (absent: false); anything else is a 400 naming the option."""
+    value = (event.get("queryStringParameters") or {}).get("explain")
+    if value is None or value in ("false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise BadRequestError(
+        f"explain must be true or false, got {echo(value)}",
+        code="invalid_value",
+        field="explain",
+        allowed=["true", "false"],
+    )
 
 
 # ------------------------------------------------------------- the Lambda function's default

@@ -81,9 +81,12 @@ TRAINERS: dict[str, type[Trainer]] = {}
 @dataclass(frozen=True)
 class Context:
     """What one request knows besides its items: the time it is served at (the handler's
-    injectable clock; the year of a request without one is inferred from it)."""
+    injectable clock; the year of a request without one is inferred from it) and the options
+    the client asked for."""
 
     now: float = field(default_factory=time.time)
+    #: Add each answer's explanation (``?explain=true``); only for ``Model.explainable`` models.
+    explain: bool = False
 
     @property
     def year(self) -> int:
@@ -99,6 +102,8 @@ class Model(ABC):
     output_model: ClassVar[type[BaseModel]]
     #: Largest batch ``POST /inference/<name>`` accepts in one request.
     max_batch: ClassVar[int] = 1000
+    #: Whether :meth:`predict` can add an explanation to each answer (``Context.explain``).
+    explainable: ClassVar[bool] = False
 
     version: str
     metadata: dict[str, Any]
@@ -167,6 +172,7 @@ class Model(ABC):
             "name": self.name,
             "version": self.version,
             "max_batch": self.max_batch,
+            "options": {"explain": self.explainable},
             "input_schema": _json_schema(self.input_model),
             "allowed_values": self.allowed_values(),
             "metrics": self.metadata.get("metrics", {}),

@@ -142,6 +142,10 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     flights: Annotated[list[dict[str, Any]], Field(min_length=1)]
+    explain: bool = Field(
+        default=False,
+        description="Add each prediction's explanation (same as `?explain=true`).",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -275,6 +279,9 @@ class ModelDescription(BaseModel):
     name: str
     version: str
     max_batch: int = Field(description="Largest `flights` batch this model accepts.")
+    options: dict[str, bool] = Field(
+        description="Request options this model supports (`explain`: `?explain=true`)."
+    )
     input_schema: dict[str, Any] = Field(description="JSON Schema of one request item.")
     allowed_values: dict[str, list[Any]] = Field(
         description="Closed value sets of the request fields (the values the model knows)."
@@ -378,6 +385,7 @@ def _from_parts(request: FlightRequest, reference_year: int) -> tuple[int, int, 
 # ---------------------------------------------------------------------- pydantic errors
 _TYPE_NAMES: Final[dict[str, str]] = {
     "int_type": "a JSON integer",
+    "bool_type": "a JSON boolean",
     "string_type": "a JSON string",
     "list_type": "a JSON array",
     "dict_type": "a JSON object",
