@@ -50,6 +50,13 @@ ICAO_CITY_REFERENCE: Final[dict[str, str]] = {
     "SEQU": "Quito",  # Mariscal Sucre (old airport code)
 }
 
+#: Closed airports the data still names -> the airport that replaced them in the same city.
+#: The airport database no longer lists them, so their reference facts (country, coordinates,
+#: time zone) are the successor's (see :func:`challenge_neuralworks.airports.reference_airports`).
+CLOSED_AIRPORTS: Final[dict[str, str]] = {
+    "SEQU": "SEQM",  # Quito's Mariscal Sucre, replaced by the new airport in February 2013
+}
+
 FLIGHT_TYPES: Final[tuple[str, ...]] = ("I", "N")
 _DATETIME_FORMAT: Final[str] = "%Y-%m-%d %H:%M:%S"
 
@@ -170,7 +177,9 @@ def destination_cities(frame: pd.DataFrame) -> dict[str, str]:
 def scheduled_view(flights: Flights) -> pd.DataFrame:
     """The only columns feature code may see: what is known before departure."""
     frame = flights.frame
-    return frame[["scheduled", "Vlo-I", "Emp-I", "OPERA", "TIPOVUELO", "destination"]].copy()
+    return frame[
+        ["scheduled", "Vlo-I", "Emp-I", "OPERA", "TIPOVUELO", "Des-I", "destination"]
+    ].copy()
 
 
 def _line(frame: pd.DataFrame, mask: Iterable[bool]) -> int:

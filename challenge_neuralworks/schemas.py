@@ -52,7 +52,8 @@ class FlightRequest(BaseModel):
     Either the scheduled day, month, hour and weekday (``DIA-I``, ``MES-I``, ``HORA-I``,
     ``DIANOM``) or the full scheduled datetime ``FECHA-I`` must be given; when both are, they
     must agree. Without ``FECHA-I`` the year is the one nearest today in which that day falls
-    on that weekday.
+    on that weekday. The destination is the city ``SIGLADES``, the airport code ``DES-I``
+    (ICAO or IATA), or both, which must then name the same airport.
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
@@ -88,14 +89,28 @@ class FlightRequest(BaseModel):
         Field(alias="TIPOVUELO", description="'I' international, 'N' national (domestic)."),
     ]
     siglades: Annotated[
-        str,
+        str | None,
         Field(
             alias="SIGLADES",
             min_length=1,
             max_length=64,
-            description="Destination city, as in the data set (e.g. 'La Serena').",
+            description=(
+                "Destination city, as in the data set (e.g. 'La Serena'), or the city of an "
+                "airport in the reference data. Required unless DES-I is given."
+            ),
         ),
-    ]
+    ] = None
+    des: Annotated[
+        str | None,
+        Field(
+            alias="DES-I",
+            pattern=r"^[A-Za-z0-9]{3,4}$",
+            description=(
+                "Scheduled destination airport: ICAO code (4 characters, as the data set's "
+                "Des-I, e.g. 'SCSE') or IATA code (3 characters, e.g. 'LSC'), any case."
+            ),
+        ),
+    ] = None
     vlo: Annotated[
         str | None,
         Field(
@@ -115,7 +130,9 @@ class FlightRequest(BaseModel):
 
 
 class ScheduledFlight(NamedTuple):
-    """One validated scheduled departure, as :func:`resolve_flight` resolves a request item."""
+    """One validated scheduled departure: :func:`resolve_flight` resolves the calendar, the
+    model's ``check`` the destination (``destination`` becomes the city the model knows the
+    airport by, ``airport`` its ICAO code)."""
 
     year: int
     month: int
@@ -126,6 +143,7 @@ class ScheduledFlight(NamedTuple):
     destination: str
     flight_type: str
     flight_number: str | None
+    airport: str | None = None
 
 
 def normalize_flight_number(value: str | None) -> str | None:
@@ -175,6 +193,30 @@ class GatewayMessage(BaseModel):
     message: str
 
 
+class Warning(BaseModel):  # shadows the builtin in this module only: the API names it so
+    """Something the model had not seen that the answer had to work around."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["unseen_destination", "unseen_route", "unseen_flight_number"] = Field(
+        description=(
+            "`unseen_destination`: no training flight went to this destination (its features "
+            "fall back, see the message); `unseen_route`: the airline had no training flight "
+            "to it; `unseen_flight_number`: no training flight had this airline and number "
+            "(the mean delay rate stands in)."
+        )
+    )
+    field: str = Field(description="The request field the warning is about.")
+    message: str
+
+
+#: ``warnings`` of a prediction: left out when there are none.
+Warnings = Annotated[
+    list[Warning] | None,
+    Field(description="What the model had not seen in training (left out when nothing)."),
+]
+
+
 class DelayPrediction(BaseModel):
     """One flight's answer from the ``delay`` model."""
 
@@ -186,6 +228,7 @@ class DelayPrediction(BaseModel):
     ]
     delayed: bool = Field(description="p_delay >= threshold")
     threshold: float = Field(ge=0.0, le=1.0)
+    warnings: Warnings = None
 
 
 class MinutesQuantiles(BaseModel):
@@ -204,6 +247,7 @@ class MinutesPrediction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prediction: MinutesQuantiles
+    warnings: Warnings = None
 
 
 class _Served(BaseModel):
@@ -292,7 +336,9 @@ class ModelDescription(BaseModel):
 # ------------------------------------------------------------------------- resolution
 def resolve_flight(request: FlightRequest, *, reference_year: int) -> ScheduledFlight:
     """Calendar checks and year inference (the year nearest ``reference_year`` in which the day
-    falls on the weekday); the categorical values are left to the model."""
+    falls on the weekday). The categorical values are left to the model: ``destination`` and
+    ``airport`` carry ``SIGLADES`` ("" when absent) and ``DES-I`` as sent, for the model's
+    airport resolution."""
     if request.fecha is not None:
         year, month, day, hour, minute = _from_datetime(request)
     else:
@@ -305,9 +351,10 @@ def resolve_flight(request: FlightRequest, *, reference_year: int) -> ScheduledF
         hour=hour,
         minute=minute,
         airline=request.opera,
-        destination=request.siglades,
+        destination=request.siglades or "",
         flight_type=request.tipovuelo,
         flight_number=normalize_flight_number(request.vlo),
+        airport=request.des,
     )
 
 

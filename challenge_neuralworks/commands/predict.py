@@ -4,9 +4,12 @@
 
 Input is either a CSV with ``dataset_SCL.csv``'s columns (``Fecha-I``, ``OPERA``, ``TIPOVUELO``,
 ``Des-I`` or ``SIGLADES``, optionally ``Vlo-I``) or JSON lines with the API's request fields.
-The output keeps every input row and adds the model's columns (for ``delay``: ``p_delay`` and
-the 0/1 ``delayed`` decision); a row the API would reject keeps empty predictions and the error
-in ``error``, so one bad row does not sink a file.
+A data-file row is sent as the API request of its *scheduled* flight: ``Des-I`` as the airport
+code ``DES-I`` (``SIGLADES`` names the actual destination, which differs for diverted flights),
+``SIGLADES`` only when the file has no ``Des-I``.
+The output keeps every input row and adds the model's columns (for ``delay``: ``p_delay``, the
+0/1 ``delayed`` decision and the ``warnings`` codes); a row the API would reject keeps empty
+predictions and the error in ``error``, so one bad row does not sink a file.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def score(model: Model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     errors: list[str | None] = []
     for number, row in enumerate(rows, start=1):
         try:
-            parsed.append(model.parse(_request(model, row)))
+            parsed.append(model.parse(_request(row)))
             errors.append(None)
         except InputError as exc:
             parsed.append(None)
@@ -84,20 +87,19 @@ def score(model: Model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _request(model: Model, row: dict[str, Any]) -> dict[str, Any]:
+def _request(row: dict[str, Any]) -> dict[str, Any]:
     """A request item from a row: API fields as they are, data-file rows translated."""
     if "Fecha-I" not in row:
         return row
-    destination = row.get("SIGLADES", "")
-    cities = getattr(model, "destination_cities", {})
-    if row.get("Des-I") in cities:  # the scheduled destination, not the actual one
-        destination = cities[row["Des-I"]]
     request = {
         "FECHA-I": row["Fecha-I"],
         "OPERA": row.get("OPERA", ""),
         "TIPOVUELO": row.get("TIPOVUELO", ""),
-        "SIGLADES": destination,
     }
+    if row.get("Des-I"):  # the scheduled destination, not the actual one
+        request["DES-I"] = row["Des-I"]
+    else:
+        request["SIGLADES"] = row.get("SIGLADES", "")
     if row.get("Vlo-I"):
         request["VLO-I"] = str(row["Vlo-I"]).strip()
     return request

@@ -22,7 +22,7 @@ from challenge_neuralworks.delay.evaluate import (
     evaluate_classifier,
     permutation_importance,
 )
-from challenge_neuralworks.delay.features import columns_from_frame
+from challenge_neuralworks.delay.features import FeatureEncoder, columns_from_frame
 from challenge_neuralworks.delay.minutes import (
     FAST_MINUTES_CONFIG,
     MinutesConfig,
@@ -55,19 +55,6 @@ def restrict(data: Flights, train_until: str | None) -> Flights:
     return replace(data, frame=frame)
 
 
-def flight_types(frame: pd.DataFrame) -> dict[str, str]:
-    """Destination city -> flight type (I/N) as scheduled in the training data."""
-    pairs = frame.groupby("destination")["TIPOVUELO"].agg(lambda s: s.value_counts().index[0])
-    return {str(k): str(v) for k, v in sorted(pairs.items())}
-
-
-def icao_cities(frame: pd.DataFrame) -> dict[str, str]:
-    """ICAO code of the scheduled destination -> city, as the training data resolved it."""
-    return {
-        str(k): str(v) for k, v in sorted(frame.groupby("Des-I")["destination"].first().items())
-    }
-
-
 def training_window(frame: pd.DataFrame) -> dict[str, Any]:
     """First and last scheduled departure and row count of the training data."""
     return {
@@ -88,6 +75,11 @@ def model_version(name: str, data: Flights, config: dict[str, Any]) -> str:
         ).encode()
     ).hexdigest()
     return f"{last}-{digest[:8]}"
+
+
+def reference_data(encoder: FeatureEncoder) -> dict[str, Any]:
+    """Which reference data the artifact carries (the airport table's source and size)."""
+    return {"airports": encoder.airports.source, "airport_count": len(encoder.airports)}
 
 
 def _common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> dict[str, Any]:
@@ -130,12 +122,11 @@ def build_classifier(
         ensemble=fitted.scorer.ensemble,
         calibrator=fitted.calibrator,
         threshold=fitted.threshold,
-        flight_types=flight_types(frame),
-        destination_cities=icao_cities(frame),
         version=model_version(DelayClassifier.name, train_data, config_dict),
         metadata={
             **_common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
+            "reference_data": reference_data(encoder),
             "target": "departure delay (Fecha-O - Fecha-I) > 15 minutes",
             "threshold": fitted.threshold,
             "threshold_rule": config.threshold_rule,
@@ -171,12 +162,11 @@ def build_minutes(
     model = DelayMinutes(
         encoder=encoder,
         ensembles=ensembles,
-        flight_types=flight_types(frame),
-        destination_cities=icao_cities(frame),
         version=model_version(DelayMinutes.name, train_data, config_dict),
         metadata={
             **_common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
+            "reference_data": reference_data(encoder),
             "target": "departure delay in minutes (Fecha-O - Fecha-I)",
             "outputs": {
                 "expected": "mean (squared error)",

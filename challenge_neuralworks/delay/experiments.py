@@ -239,6 +239,7 @@ def extended_fit(
             features=config.features,
             holidays=bench.holidays,
             smoothing=config.smoothing,
+            unseen_destination=config.unseen_destination,
         )
         X, index = training_matrix(encoder, flights, labels, config)
         categorical = encoder.categorical_mask if config.native_categorical else None

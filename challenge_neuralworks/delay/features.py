@@ -1,10 +1,12 @@
 """Schedule-time features of the delay models: one implementation for frames and requests.
 
 Everything here is computed from what is known before departure (the scheduled date and time,
-airline, destination, flight type and flight number) plus tables learned from training data and
-stored in the artifact. The same :meth:`FeatureEncoder.encode` serves training, evaluation,
-notebooks, batch scoring and the Lambda handler: a frame becomes :class:`FlightColumns` through
-:func:`columns_from_frame`, a validated request through :meth:`FlightColumns.from_records`.
+airline, destination airport, flight type and flight number) plus tables learned from training
+data and stored in the artifact, the airports' reference facts among them
+(:class:`~challenge_neuralworks.airports.AirportTable`). The same :meth:`FeatureEncoder.encode`
+serves training, evaluation, notebooks, batch scoring and the Lambda handler: a frame becomes
+:class:`FlightColumns` through :func:`columns_from_frame`, validated request items through
+:meth:`FlightColumns.from_flights`.
 Only numpy is imported, so the request path never pays for pandas.
 """
 
@@ -18,6 +20,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.airports import (
+    HOME_COUNTRY,
+    AirportTable,
+    Destination,
+    great_circle_km,
+    resolve_destination,
+)
 from challenge_neuralworks.artifacts import artifact_type
 from challenge_neuralworks.schemas import ScheduledFlight, normalize_flight_number
 
@@ -41,11 +50,23 @@ ALL_FEATURES: Final[tuple[str, ...]] = (
     "high_season",  # 15 Dec-3 Mar, 15-31 Jul, 11-30 Sep
     "schedule_density",  # typical scheduled departures in that weekday and hour
     "flight_delay_rate",  # smoothed historical delay rate of airline + flight number
+    "distance_km",  # great-circle distance from SCL to the destination airport
+    "country",  # categorical: the destination airport's country
+    "region",  # categorical: the UN M49 subregion of that country
+    "utc_offset",  # the destination's standard UTC offset minus SCL's, hours
 )
 #: Coded 0..k-1 in ascending order of their training delay rate (ties by name), so that plain
 #: numeric splits group similar airlines/destinations; measured as good as native categorical
 #: splits and much cheaper to evaluate (notebooks/02_improvements.ipynb).
-CATEGORICAL_FEATURES: Final[frozenset[str]] = frozenset({"airline", "destination"})
+CATEGORICAL_FEATURES: Final[frozenset[str]] = frozenset(
+    {"airline", "destination", "country", "region"}
+)
+#: Facts of the destination airport itself (reference data, not learned from delays).
+GEOGRAPHY_FEATURES: Final[tuple[str, ...]] = ("distance_km", "country", "region", "utc_offset")
+#: How the ``destination`` feature codes a destination the training rows never flew to:
+#: ``nearest`` gives it the code of the nearest trained destination (in the same country if
+#: there is one, else on the same side of the border); ``missing`` leaves it NaN.
+UNSEEN_DESTINATION_RULES: Final[tuple[str, ...]] = ("nearest", "missing")
 
 #: (start, end) as month*100 + day, inclusive: the classic challenge's high-season windows.
 HIGH_SEASON: Final[tuple[tuple[int, int], ...]] = ((1215, 1231), (101, 303), (715, 731), (911, 930))
@@ -56,6 +77,9 @@ class FlightColumns:
     """Scheduled flights as columns: the single input type of :meth:`FeatureEncoder.encode`.
 
     ``minute`` is NaN and ``flight_number`` None where the caller does not know them.
+    ``airport`` is the ICAO code of the scheduled destination airport (the data's ``Des-I``);
+    where it is None (or the whole column is), the destination city's busiest training airport
+    stands in, which is what a request naming only a known city resolves to.
     """
 
     year: np.ndarray
@@ -67,6 +91,7 @@ class FlightColumns:
     destination: Sequence[str]
     flight_type: Sequence[str]
     flight_number: Sequence[str | None]
+    airport: Sequence[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.year)
@@ -86,8 +111,9 @@ class FlightColumns:
                 destination=[f.destination],
                 flight_type=[f.flight_type],
                 flight_number=[f.flight_number],
+                airport=[f.airport],
             )
-        year, month, day, hour, minute, airline, destination, flight_type, number = zip(
+        year, month, day, hour, minute, airline, destination, flight_type, number, airport = zip(
             *flights, strict=True
         )
         return cls(
@@ -100,6 +126,7 @@ class FlightColumns:
             destination=list(destination),
             flight_type=list(flight_type),
             flight_number=list(number),
+            airport=list(airport),
         )
 
     def take(self, index: np.ndarray) -> FlightColumns:
@@ -115,12 +142,14 @@ class FlightColumns:
             destination=[self.destination[i] for i in pick],
             flight_type=[self.flight_type[i] for i in pick],
             flight_number=[self.flight_number[i] for i in pick],
+            airport=None if self.airport is None else [self.airport[i] for i in pick],
         )
 
 
 def columns_from_frame(frame: pd.DataFrame) -> FlightColumns:
     """Columns from a frame with ``scheduled`` (datetime), ``OPERA``, ``destination``,
-    ``TIPOVUELO`` and ``Vlo-I`` (see :func:`challenge_neuralworks.data.scheduled_view`)."""
+    ``TIPOVUELO``, ``Vlo-I`` and ``Des-I`` (the scheduled airport; optional) (see
+    :func:`challenge_neuralworks.data.scheduled_view`)."""
     scheduled = frame["scheduled"]
     return FlightColumns(
         year=scheduled.dt.year.to_numpy(np.int64),
@@ -132,6 +161,7 @@ def columns_from_frame(frame: pd.DataFrame) -> FlightColumns:
         destination=frame["destination"].tolist(),
         flight_type=frame["TIPOVUELO"].tolist(),
         flight_number=[normalize_flight_number(v) for v in frame["Vlo-I"].tolist()],
+        airport=frame["Des-I"].tolist() if "Des-I" in frame else None,
     )
 
 
@@ -153,17 +183,34 @@ class FeatureEncoder:
     flight_rates: Mapping[str, float]  # flight_key -> smoothed delay rate
     prior_rate: float
     smoothing: float
+    airports: AirportTable  # reference facts of every airport a request may name
+    destination_airports: Mapping[str, str]  # training airport (ICAO) -> its city
+    main_airports: Mapping[str, str]  # training city -> its busiest training airport
+    countries: tuple[str, ...]  # ordered like ``airlines``
+    regions: tuple[str, ...]
+    routes: tuple[str, ...]  # route_key of every (airline, city) the training rows fly
+    unseen_destination: str  # one of UNSEEN_DESTINATION_RULES
     airline_codes: Mapping[str, int] = field(init=False, repr=False)
     destination_codes: Mapping[str, int] = field(init=False, repr=False)
+    country_codes: Mapping[str, int] = field(init=False, repr=False)
+    region_codes: Mapping[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.features) - set(ALL_FEATURES)
         if unknown:
             raise ValueError(f"unknown features {sorted(unknown)}; known: {list(ALL_FEATURES)}")
-        object.__setattr__(self, "airline_codes", {a: i for i, a in enumerate(self.airlines)})
-        object.__setattr__(
-            self, "destination_codes", {d: i for i, d in enumerate(self.destinations)}
-        )
+        if self.unseen_destination not in UNSEEN_DESTINATION_RULES:
+            raise ValueError(
+                f"unseen_destination {self.unseen_destination!r} is not one of "
+                f"{list(UNSEEN_DESTINATION_RULES)}"
+            )
+        for name, values in (
+            ("airline_codes", self.airlines),
+            ("destination_codes", self.destinations),
+            ("country_codes", self.countries),
+            ("region_codes", self.regions),
+        ):
+            object.__setattr__(self, name, {v: i for i, v in enumerate(values)})
 
     @property
     def categorical_mask(self) -> np.ndarray:
@@ -185,6 +232,86 @@ class FeatureEncoder:
             dtype=np.float64,
         )
 
+    # ------------------------------------------------------------- destinations
+    def resolve_destination(
+        self, *, city: str | None, code: str | None, flight_type: str
+    ) -> Destination:
+        """The airport a request means (``SIGLADES`` and/or ``DES-I``), named the way this
+        encoder knows it; see :func:`challenge_neuralworks.airports.resolve_destination`."""
+        return resolve_destination(
+            self.airports,
+            self.destination_airports,
+            self.main_airports,
+            city=city,
+            code=code,
+            flight_type=flight_type,
+        )
+
+    def airport_rows(self, flights: FlightColumns) -> np.ndarray:
+        """Row of each flight's destination airport in :attr:`airports` (-1 if unknown)."""
+        main = self.main_airports
+        given = flights.airport or [None] * len(flights)
+        codes = [
+            airport if airport is not None else main.get(city)
+            for airport, city in zip(given, flights.destination, strict=True)
+        ]
+        return self.airports.rows(codes)
+
+    @cached_property
+    def _trained_destinations(self) -> tuple[tuple[str, ...], np.ndarray]:
+        cities = tuple(sorted(self.main_airports))
+        return cities, self.airports.rows([self.main_airports[c] for c in cities])
+
+    def stand_in(self, row: int) -> str | None:
+        """The trained destination an unseen airport borrows its ``destination`` code from:
+        the nearest one in the same country, else the nearest on the same side of the border
+        (domestic / international); None under the ``missing`` rule or without facts."""
+        if self.unseen_destination != "nearest" or row < 0:
+            return None
+        table = self.airports
+        cities, rows = self._trained_destinations
+        known = rows >= 0
+        country = table.country[row]
+        same = np.array([known[i] and table.country[r] == country for i, r in enumerate(rows)])
+        if not same.any():
+            home = country == HOME_COUNTRY
+            same = np.array(
+                [
+                    known[i] and (table.country[r] == HOME_COUNTRY) == home
+                    for i, r in enumerate(rows)
+                ]
+            )
+        if not same.any():
+            return None
+        picked = np.flatnonzero(same)
+        distances = great_circle_km(
+            table.latitude[row],
+            table.longitude[row],
+            table.latitude[rows[picked]],
+            table.longitude[rows[picked]],
+        )
+        return cities[int(picked[np.argmin(distances)])]
+
+    def destination_code(self, flights: FlightColumns, rows: np.ndarray) -> np.ndarray:
+        """The ``destination`` feature: the city's code, or its stand-in's (:meth:`stand_in`)."""
+        codes = self.destination_codes
+        out = np.empty(len(flights), dtype=np.float64)
+        for i, city in enumerate(flights.destination):
+            code = codes.get(city)
+            if code is None:
+                stand_in = self.stand_in(int(rows[i]))
+                code = np.nan if stand_in is None else codes[stand_in]
+            out[i] = code
+        return out
+
+    def is_known_route(self, airline: str, city: str) -> bool:
+        """Whether the training rows have this airline flying to this city."""
+        return route_key(airline, city) in self._route_set
+
+    @cached_property
+    def _route_set(self) -> frozenset[str]:
+        return frozenset(self.routes)
+
     def _matrix(self, rows: _Rows) -> np.ndarray:
         """Only the selected features, in ``features`` order (the others are never computed:
         a single request pays for what the model reads, not for all of :data:`ALL_FEATURES`)."""
@@ -197,8 +324,8 @@ class FeatureEncoder:
 class _Rows:
     """One encoding call: the flights plus intermediates several features share.
 
-    Each intermediate (day numbers, weekday, holiday distances, the flight delay rate) is
-    computed on first use and at most once per call.
+    Each intermediate (day numbers, weekday, holiday distances, the flight delay rate, the
+    destination airports' rows) is computed on first use and at most once per call.
     """
 
     def __init__(
@@ -229,6 +356,22 @@ class _Rows:
     def flight_rate(self) -> np.ndarray:
         return self.encoder.flight_rate(self.flights)
 
+    @cached_property
+    def airport_rows(self) -> np.ndarray:
+        return self.encoder.airport_rows(self.flights)
+
+    def airport_values(self, column: np.ndarray) -> np.ndarray:
+        """``column`` (one value per table row) at each flight's airport, NaN if unknown."""
+        rows = self.airport_rows
+        return np.where(rows >= 0, column[np.maximum(rows, 0)], np.nan)
+
+    def airport_codes(self, column: tuple[str, ...], codes: Mapping[str, int]) -> np.ndarray:
+        """A categorical airport fact (country, region) coded like ``codes``, NaN if unknown."""
+        return np.array(
+            [np.nan if row < 0 else codes.get(column[row], np.nan) for row in self.airport_rows],
+            dtype=np.float64,
+        )
+
 
 def _high_season(rows: _Rows) -> np.ndarray:
     month_day = rows.flights.month * 100 + rows.flights.day
@@ -241,9 +384,7 @@ def _high_season(rows: _Rows) -> np.ndarray:
 #: The formula of every feature in :data:`ALL_FEATURES`, keyed by name (same order).
 FEATURE_FORMULAS: Final[dict[str, Callable[[_Rows], Any]]] = {
     "airline": lambda r: [r.encoder.airline_codes.get(a, np.nan) for a in r.flights.airline],
-    "destination": lambda r: [
-        r.encoder.destination_codes.get(d, np.nan) for d in r.flights.destination
-    ],
+    "destination": lambda r: r.encoder.destination_code(r.flights, r.airport_rows),
     "international": lambda r: [t == "I" for t in r.flights.flight_type],
     "month": lambda r: r.flights.month,
     "day": lambda r: r.flights.day,
@@ -257,6 +398,10 @@ FEATURE_FORMULAS: Final[dict[str, Callable[[_Rows], Any]]] = {
     "high_season": _high_season,
     "schedule_density": lambda r: r.encoder.density[r.weekday, r.flights.hour],
     "flight_delay_rate": lambda r: r.flight_rate,
+    "distance_km": lambda r: r.airport_values(r.encoder.airports.distance_km),
+    "country": lambda r: r.airport_codes(r.encoder.airports.country, r.encoder.country_codes),
+    "region": lambda r: r.airport_codes(r.encoder.airports.region, r.encoder.region_codes),
+    "utc_offset": lambda r: r.airport_values(r.encoder.airports.offset_from_origin),
 }
 
 
@@ -267,8 +412,16 @@ def fit_encoder(
     features: Sequence[str] = ALL_FEATURES,
     holidays: np.ndarray,
     smoothing: float = 20.0,
+    airports: AirportTable | None = None,
+    unseen_destination: str = "nearest",
 ) -> FeatureEncoder:
-    """Learn the encoder's tables from training flights (never from evaluation rows)."""
+    """Learn the encoder's tables from training flights (never from evaluation rows).
+
+    ``flights`` must carry their airports (``FlightColumns.airport``). ``airports`` defaults to
+    :func:`~challenge_neuralworks.airports.reference_airports` (training time: airportsdata).
+    """
+    if flights.airport is None or any(a is None for a in flights.airport):
+        raise ValueError("training flights need their scheduled airport (FlightColumns.airport)")
     delayed = np.asarray(delayed, dtype=np.float64)
     prior = float(delayed.mean())
     days = dates.days_from_civil(flights.year, flights.month, flights.day)
@@ -276,6 +429,12 @@ def fit_encoder(
     weeks = max(1.0, (days.max() - days.min() + 1) / 7.0)
     density = np.zeros((7, 24))
     np.add.at(density, (weekday, hour), 1.0)
+    table = airports if airports is not None else _reference_table(flights.airport)
+    rows = table.rows(flights.airport)
+    if (rows < 0).any():
+        missing = sorted({a for a, r in zip(flights.airport, rows, strict=True) if r < 0})
+        raise ValueError(f"airports {missing[:5]} are not in the airport table")
+    destination_airports, main_airports = _airports_of_cities(flights)
     return FeatureEncoder(
         features=tuple(features),
         airlines=_by_delay_rate(flights.airline, delayed),
@@ -285,7 +444,46 @@ def fit_encoder(
         flight_rates=smoothed_rates(_keys(flights), delayed, prior=prior, smoothing=smoothing),
         prior_rate=prior,
         smoothing=smoothing,
+        airports=table,
+        destination_airports=destination_airports,
+        main_airports=main_airports,
+        countries=_by_delay_rate([table.country[r] for r in rows], delayed),
+        regions=_by_delay_rate([table.region[r] for r in rows], delayed),
+        routes=tuple(
+            sorted(
+                {route_key(a, d) for a, d in zip(flights.airline, flights.destination, strict=True)}
+            )
+        ),
+        unseen_destination=unseen_destination,
     )
+
+
+def route_key(airline: str, city: str) -> str:
+    """Lookup key of one route (airline name + destination city)."""
+    return f"{airline}|{city}"
+
+
+def _reference_table(codes: Sequence[str | None]) -> AirportTable:
+    """The reference table, with any airport of ``codes`` it lacks (e.g. no IATA code)."""
+    from challenge_neuralworks.airports import reference_airports
+
+    table = reference_airports()
+    missing = frozenset(c for c in codes if c is not None) - set(table.icao)
+    return reference_airports(missing) if missing else table
+
+
+def _airports_of_cities(flights: FlightColumns) -> tuple[dict[str, str], dict[str, str]]:
+    """(training airport -> city, city -> its busiest training airport), both sorted."""
+    counts: dict[tuple[str, str], int] = {}
+    for airport, city in zip(flights.airport or (), flights.destination, strict=True):
+        counts[airport, city] = counts.get((airport, city), 0) + 1
+    cities: dict[str, str] = {}
+    busiest: dict[str, tuple[int, str]] = {}
+    for (airport, city), count in sorted(counts.items()):
+        cities[airport] = city
+        if city not in busiest or count > busiest[city][0]:
+            busiest[city] = (count, airport)
+    return cities, {city: airport for city, (_, airport) in sorted(busiest.items())}
 
 
 def out_of_fold_flight_rate(
@@ -350,9 +548,12 @@ def chilean_holidays(
 
 
 def _by_delay_rate(values: Sequence[str], delayed: np.ndarray) -> tuple[str, ...]:
-    """Distinct values ordered by ascending delay rate, then by name."""
+    """Distinct values ordered by ascending delay rate, then by name ("" means unknown: never
+    coded)."""
     totals: dict[str, list[float]] = {}
     for value, label in zip(values, delayed, strict=True):
+        if not value:
+            continue
         acc = totals.setdefault(value, [0.0, 0.0])
         acc[0] += float(label)
         acc[1] += 1.0

@@ -76,6 +76,7 @@ def fit_minutes(
         features=recipe.features,
         holidays=chilean_holidays(),
         smoothing=recipe.smoothing,
+        unseen_destination=recipe.unseen_destination,
     )
     X, index = training_matrix(encoder, flights, delayed, recipe)
     target = np.asarray(minutes, dtype=np.float64)[index]

@@ -16,9 +16,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.airports import HOME_COUNTRY
 from challenge_neuralworks.artifacts import artifact_type
 from challenge_neuralworks.delay.calibration import IsotonicCalibrator
-from challenge_neuralworks.delay.features import FeatureEncoder, FlightColumns
+from challenge_neuralworks.delay.features import (
+    GEOGRAPHY_FEATURES,
+    FeatureEncoder,
+    FlightColumns,
+    flight_key,
+)
 from challenge_neuralworks.ensemble import TreeEnsemble, sigmoid
 from challenge_neuralworks.errors import InputError, echo
 from challenge_neuralworks.model import Context, Model
@@ -43,17 +49,18 @@ _MORE_EXAMPLES: tuple[dict[str, Any], ...] = (
     },
     {**EXAMPLE_FLIGHT, "HORA-I": 22, "MIN-I": 40},
     {**EXAMPLE_FLIGHT, "HORA-I": 0, "DIA-I": 25, "MES-I": 12, "DIANOM": "Lunes"},
+    {"FECHA-I": "2017-07-14 18:30", "OPERA": "Sky Airline", "TIPOVUELO": "I", "DES-I": "SAEZ"},
 )
 
 
 class DelayFamilyModel(Model):
-    """Shared request handling of models built on :class:`FeatureEncoder` features."""
+    """Shared request handling of models built on :class:`FeatureEncoder` features: calendar and
+    destination resolution, the closed value sets, and the warnings about what the model had
+    not seen (an answer is never refused for a real destination, flight number or route)."""
 
     input_model: ClassVar[type[FlightRequest]] = FlightRequest
 
     encoder: FeatureEncoder
-    flight_types: dict[str, str]  # destination city -> "I" / "N"
-    destination_cities: dict[str, str]  # ICAO code of the scheduled destination -> city
 
     def examples(self) -> list[dict[str, Any]]:
         """The original challenge's example request first, then richer ones; each adapted to
@@ -61,17 +68,34 @@ class DelayFamilyModel(Model):
         return [self._known(item) for item in (EXAMPLE_FLIGHT, *_MORE_EXAMPLES)]
 
     def _known(self, item: dict[str, Any]) -> dict[str, Any]:
-        airline = item["OPERA"] if item["OPERA"] in self.encoder.airline_codes else None
-        destination = item["SIGLADES"] if item["SIGLADES"] in self.flight_types else None
+        encoder = self.encoder
+        airline = item["OPERA"] if item["OPERA"] in encoder.airline_codes else None
+        if "DES-I" in item:
+            airport = item["DES-I"] if item["DES-I"] in encoder.destination_airports else None
+            airport = airport or encoder.main_airports[min(encoder.main_airports)]
+            return {
+                **item,
+                "OPERA": airline or min(encoder.airline_codes),
+                "DES-I": airport,
+                "TIPOVUELO": self._flight_type(airport),
+            }
+        city = item["SIGLADES"] if item["SIGLADES"] in encoder.main_airports else None
+        city = city or min(encoder.main_airports)
         return {
             **item,
-            "OPERA": airline or min(self.encoder.airline_codes),
-            "SIGLADES": destination or min(self.flight_types),
-            "TIPOVUELO": self.flight_types[destination or min(self.flight_types)],
+            "OPERA": airline or min(encoder.airline_codes),
+            "SIGLADES": city,
+            "TIPOVUELO": self._flight_type(encoder.main_airports[city]),
         }
 
+    def _flight_type(self, airport: str) -> str:
+        table = self.encoder.airports
+        row = table.row(airport)
+        return "N" if row is not None and table.country[row] == HOME_COUNTRY else "I"
+
     def allowed_values(self) -> dict[str, list[Any]]:
-        """Values the model was trained on, per request field."""
+        """Values the model was trained on, per request field (``SIGLADES`` also takes the city
+        of any airport in the reference data, and ``DES-I`` any airport's code)."""
         return {
             "OPERA": sorted(self.encoder.airlines),
             "SIGLADES": sorted(self.encoder.destinations),
@@ -80,24 +104,91 @@ class DelayFamilyModel(Model):
         }
 
     def check(self, item: FlightRequest, context: Context) -> ScheduledFlight:
-        """Calendar resolution plus the categorical values this model knows."""
+        """Calendar resolution, a known airline, and the destination resolved to one airport
+        (:meth:`FeatureEncoder.resolve_destination`: city and/or code, flight type agreeing
+        with the airport's country)."""
         flight = resolve_flight(item, reference_year=context.year)
         if flight.airline not in self.encoder.airline_codes:
             raise _unknown("OPERA", flight.airline, sorted(self.encoder.airlines))
-        expected_type = self.flight_types.get(flight.destination)
-        if expected_type is None:
-            raise _unknown("SIGLADES", flight.destination, sorted(self.encoder.destinations))
-        if flight.flight_type != expected_type:
-            raise InputError(
-                f"TIPOVUELO {flight.flight_type!r} contradicts SIGLADES "
-                f"{echo(flight.destination)}, "
-                f"which is {'an international' if expected_type == 'I' else 'a domestic'} "
-                "destination",
-                field="TIPOVUELO",
-                code="inconsistent_value",
-                allowed=[expected_type],
+        destination = self.encoder.resolve_destination(
+            city=item.siglades, code=item.des, flight_type=flight.flight_type
+        )
+        return flight._replace(destination=destination.city, airport=destination.airport)
+
+    def warnings(self, flight: ScheduledFlight) -> list[dict[str, str]]:
+        """What this model had not seen about one checked flight (``Warning`` shapes)."""
+        encoder = self.encoder
+        out = []
+        if flight.destination not in encoder.destination_codes:
+            out.append(self._unseen_destination(flight))
+        elif not encoder.is_known_route(flight.airline, flight.destination):
+            out.append(
+                {
+                    "code": "unseen_route",
+                    "field": "OPERA",
+                    "message": f"no training flight of {flight.airline} went to "
+                    f"{flight.destination}: the prediction combines what the model learned of "
+                    "the airline and of the destination separately",
+                }
             )
-        return flight
+        if (
+            flight.flight_number is not None
+            and flight_key(flight.airline, flight.flight_number) not in encoder.flight_rates
+        ):
+            out.append(
+                {
+                    "code": "unseen_flight_number",
+                    "field": "VLO-I",
+                    "message": f"no training flight was {flight.airline} {flight.flight_number}:"
+                    " the mean delay rate of all flights stands in for its own",
+                }
+            )
+        return out
+
+    def _unseen_destination(self, flight: ScheduledFlight) -> dict[str, str]:
+        encoder = self.encoder
+        table = encoder.airports
+        row = -1 if flight.airport is None else table.row(flight.airport)
+        row = -1 if row is None else row
+        country = table.country[row] if row >= 0 else "?"
+        stand_in = encoder.stand_in(row)
+        if stand_in is None:
+            fallback = "the destination feature is left unknown"
+        else:
+            where = (
+                "in the same country"
+                if table.country[table.row(encoder.main_airports[stand_in]) or 0] == country
+                else "on the same side of the border"
+            )
+            fallback = f"the destination feature is that of {stand_in}, the nearest {where}"
+        geography = [f for f in encoder.features if f in GEOGRAPHY_FEATURES]
+        if geography:
+            fallback += f"; {', '.join(geography)} are the airport's own"
+        return {
+            "code": "unseen_destination",
+            "field": "SIGLADES",
+            "message": f"{flight.destination} ({flight.airport}, {country}) is not a destination "
+            f"this model was trained on: {fallback}",
+        }
+
+    def with_warnings(
+        self, items: Sequence[ScheduledFlight], results: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """``results`` with each item's ``warnings`` added where it has any."""
+        for item, result in zip(items, results, strict=True):
+            found = self.warnings(item)
+            if found:
+                result["warnings"] = found
+        return results
+
+    def tabular(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Flat columns plus ``warnings``: the codes, ``;``-separated (empty when none)."""
+        flat = super().tabular({k: v for k, v in result.items() if k != "warnings"})
+        return {**flat, "warnings": _warning_codes(result)}
+
+
+def _warning_codes(result: dict[str, Any]) -> str:
+    return ";".join(w["code"] for w in result.get("warnings", ()))
 
 
 def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
@@ -122,8 +213,6 @@ class DelayClassifier(DelayFamilyModel):
     ensemble: TreeEnsemble
     calibrator: IsotonicCalibrator | None
     threshold: float
-    flight_types: dict[str, str]
-    destination_cities: dict[str, str]
     version: str
     metadata: dict[str, Any]
 
@@ -141,18 +230,25 @@ class DelayClassifier(DelayFamilyModel):
         """``{"prediction": [p_no_delay, p_delay], "delayed": bool, "threshold": t}`` each."""
         p_delay = self.predict_proba(FlightColumns.from_flights(items)).tolist()
         threshold = round(self.threshold, 6)
-        return [
-            {
-                "prediction": [round(1.0 - p, 6), round(p, 6)],
-                "delayed": p >= threshold,
-                "threshold": threshold,
-            }
-            for p in p_delay
-        ]
+        return self.with_warnings(
+            items,
+            [
+                {
+                    "prediction": [round(1.0 - p, 6), round(p, 6)],
+                    "delayed": p >= threshold,
+                    "threshold": threshold,
+                }
+                for p in p_delay
+            ],
+        )
 
     def tabular(self, result: dict[str, Any]) -> dict[str, Any]:
-        """``p_delay`` and the 0/1 decision for batch scoring files."""
-        return {"p_delay": result["prediction"][1], "delayed": int(result["delayed"])}
+        """``p_delay``, the 0/1 decision and the warning codes for batch scoring files."""
+        return {
+            "p_delay": result["prediction"][1],
+            "delayed": int(result["delayed"]),
+            "warnings": _warning_codes(result),
+        }
 
 
 @artifact_type
@@ -168,8 +264,6 @@ class DelayMinutes(DelayFamilyModel):
 
     encoder: FeatureEncoder
     ensembles: dict[str, TreeEnsemble]
-    flight_types: dict[str, str]
-    destination_cities: dict[str, str]
     version: str
     metadata: dict[str, Any]
 
@@ -188,11 +282,14 @@ class DelayMinutes(DelayFamilyModel):
             k: v.tolist()
             for k, v in self.predict_minutes(FlightColumns.from_flights(items)).items()
         }
-        return [
-            {
-                "prediction": {
-                    name: round(minutes[name][i], 2) for name in ("expected", "p50", "p90")
+        return self.with_warnings(
+            items,
+            [
+                {
+                    "prediction": {
+                        name: round(minutes[name][i], 2) for name in ("expected", "p50", "p90")
+                    }
                 }
-            }
-            for i in range(len(items))
-        ]
+                for i in range(len(items))
+            ],
+        )

@@ -95,6 +95,9 @@ class TrainingConfig:
     threshold_rule: str = "recall:0.62"
     #: Native categorical splits for airline/destination instead of delay-rate-ordered codes.
     native_categorical: bool = False
+    #: The ``destination`` code of a destination no training flight went to
+    #: (:data:`~challenge_neuralworks.delay.features.UNSEEN_DESTINATION_RULES`).
+    unseen_destination: str = "nearest"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the manifest."""
@@ -108,6 +111,7 @@ class TrainingConfig:
             "calibrate": self.calibrate,
             "threshold_rule": self.threshold_rule,
             "native_categorical": self.native_categorical,
+            "unseen_destination": self.unseen_destination,
         }
 
 
@@ -176,7 +180,12 @@ def fit_scorer(
     delayed = target if delayed is None else delayed
     holidays = chilean_holidays() if holidays is None else holidays
     encoder = fit_encoder(
-        flights, delayed, features=config.features, holidays=holidays, smoothing=config.smoothing
+        flights,
+        delayed,
+        features=config.features,
+        holidays=holidays,
+        smoothing=config.smoothing,
+        unseen_destination=config.unseen_destination,
     )
     X, index = training_matrix(encoder, flights, delayed, config)
     kwargs = config.boosting.as_kwargs() | {

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.airports import great_circle_km
 from challenge_neuralworks.data import Flights, scheduled_view
 from challenge_neuralworks.delay.features import (
     ALL_FEATURES,
@@ -74,25 +75,37 @@ def test_unknown_feature_names_are_refused(encoder) -> None:
 
 
 def test_frame_path_equals_single_request_path(flights: Flights, fast_models_dir) -> None:
-    """The matrix of the whole frame equals the API's one-request-at-a-time matrix."""
+    """The matrix of the whole frame equals the API's one-request-at-a-time matrix, for a
+    request naming the scheduled airport (``DES-I``) and, where that airport is its city's
+    busiest, for one naming the city alone."""
     model = Registry(fast_models_dir).get("delay")
     assert isinstance(model, DelayClassifier)
     frame = flights.frame
     rng = np.random.default_rng(7)
     after_midnight = np.flatnonzero(frame["DIA"].astype(int) != frame["scheduled"].dt.day)
-    rows = np.concatenate([rng.choice(len(frame), 300, replace=False), after_midnight[:50]])
+    diverted = np.flatnonzero(frame["Des-I"] != frame["Des-O"])
+    rows = np.concatenate(
+        [rng.choice(len(frame), 300, replace=False), after_midnight[:50], diverted]
+    )
     batch = model.encoder.encode(columns_from_frame(scheduled_view(flights)).take(rows))
+    main = model.encoder.main_airports
+    by_city = 0
     for position, row in enumerate(rows):
         record = frame.iloc[row]
-        request = {
+        common = {
             "FECHA-I": record["Fecha-I"],
             "OPERA": record["OPERA"],
             "TIPOVUELO": record["TIPOVUELO"],
-            "SIGLADES": record["destination"],
             "VLO-I": record["Vlo-I"],
         }
-        single = model.encoder.encode(FlightColumns.from_flights([model.parse(request)]))
-        np.testing.assert_array_equal(single[0], batch[position], err_msg=f"row {row}")
+        requests = [{**common, "DES-I": record["Des-I"]}]
+        if main[record["destination"]] == record["Des-I"]:
+            requests.append({**common, "SIGLADES": record["destination"]})
+            by_city += 1
+        for request in requests:
+            single = model.encoder.encode(FlightColumns.from_flights([model.parse(request)]))
+            np.testing.assert_array_equal(single[0], batch[position], err_msg=f"row {row}")
+    assert by_city > 300
 
 
 def test_original_contract_resolves_to_the_scheduled_date(flights: Flights) -> None:
@@ -105,13 +118,107 @@ def test_original_contract_resolves_to_the_scheduled_date(flights: Flights) -> N
 def test_missing_optional_fields_are_nan_not_guesses(encoder) -> None:
     from challenge_neuralworks.schemas import ScheduledFlight
 
-    flight = ScheduledFlight(2017, 2, 3, 9, None, "Grupo LATAM", "La Serena", "N", None)
+    flight = ScheduledFlight(2017, 2, 3, 9, None, "Grupo LATAM", "La Serena", "N", None, "SCSE")
     X = encoder.encode(FlightColumns.from_flights([flight]))[0]
     assert np.isnan(X[ALL_FEATURES.index("minute_of_day")])
     assert np.isnan(X[ALL_FEATURES.index("flight_delay_rate")])
     unseen = flight._replace(flight_number="99999")
     X = encoder.encode(FlightColumns.from_flights([unseen]))[0]
     assert X[ALL_FEATURES.index("flight_delay_rate")] == pytest.approx(encoder.prior_rate)
+
+
+def test_geography_comes_from_the_destination_airport(flights: Flights, columns, encoder) -> None:
+    rows = np.flatnonzero(flights.frame["Des-I"].isin(["SAEZ", "SABE", "SCSE", "NZAA"]))
+    X = encoder.encode(columns.take(rows))
+    table = encoder.airports
+    airports = flights.frame["Des-I"].to_numpy()[rows]
+    facts = [table.airport(table.row(code)) for code in airports]
+    np.testing.assert_array_equal(
+        X[:, ALL_FEATURES.index("distance_km")],
+        [table.distance_km[table.row(code)] for code in airports],
+    )
+    np.testing.assert_array_equal(
+        X[:, ALL_FEATURES.index("utc_offset")], [f.utc_offset + 4 for f in facts]
+    )
+    country = X[:, ALL_FEATURES.index("country")]
+    assert [encoder.countries[int(c)] for c in country] == [f.country for f in facts]
+    region = X[:, ALL_FEATURES.index("region")]
+    assert [encoder.regions[int(c)] for c in region] == [f.region for f in facts]
+    # two airports of one city: one destination code, two distances
+    buenos_aires = np.isin(airports, ["SAEZ", "SABE"])
+    assert len(set(X[buenos_aires, ALL_FEATURES.index("destination")])) == 1
+    assert len(set(X[buenos_aires, ALL_FEATURES.index("distance_km")])) == 2
+
+
+def test_without_airports_the_citys_busiest_one_stands_in(
+    flights: Flights, columns, encoder
+) -> None:
+    from dataclasses import replace
+
+    main = encoder.main_airports
+    rows = np.flatnonzero(
+        [
+            main[city] == code
+            for city, code in zip(columns.destination, columns.airport, strict=True)
+        ]
+    )[::50]
+    with_airport = columns.take(rows)
+    np.testing.assert_array_equal(
+        encoder.encode(replace(with_airport, airport=None)), encoder.encode(with_airport)
+    )
+
+
+def test_an_unseen_destination_borrows_the_nearest_known_code(flights: Flights, columns) -> None:
+    from dataclasses import replace
+
+    early = (flights.frame["scheduled"] < "2017-11-01").to_numpy()
+    delayed = flights.frame["delayed"].to_numpy()
+    fit = {
+        rule: fit_encoder(
+            columns.take(np.flatnonzero(early)),
+            delayed[early],
+            features=ALL_FEATURES,
+            holidays=chilean_holidays(),
+            unseen_destination=rule,
+        )
+        for rule in ("nearest", "missing")
+    }
+    ushuaia = np.flatnonzero(flights.frame["Des-I"] == "SAWH")
+    assert not early[ushuaia].any()
+    position = ALL_FEATURES.index("destination")
+    nearest = fit["nearest"]
+    table = nearest.airports
+    assert nearest.stand_in(table.row("SAWH")) == "Bariloche"  # the nearest one in Argentina
+    # no training flight went to the Falklands: the nearest international destination
+    stanley = table.row("EGYP")
+    abroad = {
+        city: great_circle_km(
+            table.latitude[stanley],
+            table.longitude[stanley],
+            table.latitude[[table.row(code)]],
+            table.longitude[[table.row(code)]],
+        )[0]
+        for city, code in nearest.main_airports.items()
+        if table.country[table.row(code)] != "CL"
+    }
+    assert nearest.stand_in(stanley) == min(abroad, key=abroad.get)
+    codes = nearest.encode(columns.take(ushuaia))[:, position]
+    assert (codes == nearest.destination_codes["Bariloche"]).all()
+    assert np.isnan(fit["missing"].encode(columns.take(ushuaia))[:, position]).all()
+    # the request path's city name for it (airportsdata's spelling) changes nothing
+    renamed = replace(columns.take(ushuaia), destination=["Ushuahia"] * len(ushuaia))
+    np.testing.assert_array_equal(nearest.encode(renamed), nearest.encode(columns.take(ushuaia)))
+
+
+def test_training_flights_need_their_airports(flights: Flights, columns) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="scheduled airport"):
+        fit_encoder(
+            replace(columns.take(np.arange(100)), airport=None),
+            flights.frame["delayed"].to_numpy()[:100],
+            holidays=chilean_holidays(),
+        )
 
 
 def test_every_feature_has_one_formula_in_matrix_order() -> None:
