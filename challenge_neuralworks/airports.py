@@ -148,8 +148,9 @@ class AirportTable:
 
     @cached_property
     def _rows_by_code(self) -> dict[str, int]:
-        rows = {code: row for row, code in enumerate(self.iata) if code}
-        rows.update({code: row for row, code in enumerate(self.icao)})
+        rows = dict(zip(self.iata, range(len(self)), strict=True))  # C loops: first request
+        rows.pop("", None)
+        rows.update(zip(self.icao, range(len(self)), strict=True))
         return rows
 
     def row(self, code: str) -> int | None:

@@ -265,6 +265,54 @@ def extended_fit(
     return fit
 
 
+#: The protocol name of :func:`run_unseen_destinations` in an experiment's metrics.
+UNSEEN_DESTINATIONS: Final[str] = "unseen destinations"
+
+
+def run_unseen_destinations(
+    bench: Workbench,
+    name: str,
+    fit: FitFunction,
+    *,
+    groups: int = 5,
+    seed: int = 0,
+    modes: tuple[str, ...] = REQUEST_MODES,
+) -> ExperimentResult:
+    """How good predictions are for a destination the model never saw: the temporal holdout
+    with every destination held out of training.
+
+    The file's destination cities are dealt into ``groups`` groups (seeded shuffle). For each
+    group, a model is fitted on the temporal training rows of the *other* groups' destinations
+    and scores the temporal test rows of the group's own; every test row is scored once, by a
+    model that had no flight to its destination. ``train_rows`` is the mean over the groups.
+    """
+    split = bench.splits["temporal"]
+    cities = sorted(set(bench.columns.destination))
+    order = np.random.default_rng(seed).permutation(len(cities))
+    group_of = {cities[index]: rank % groups for rank, index in enumerate(order)}
+    group = np.array([group_of[city] for city in bench.columns.destination])
+    predictions = {mode: np.full(len(split.test), np.nan) for mode in modes}
+    train_rows = []
+    for number in range(groups):
+        train = split.train[group[split.train] != number]
+        held = group[split.test] == number
+        predict = fit(train)
+        train_rows.append(len(train))
+        for mode in modes:
+            predictions[mode][held] = predict(split.test[held], mode)
+    labels = bench.delayed[split.test]
+    train_rate = float(bench.delayed[split.train].mean())
+    entry: dict[str, Any] = {
+        "train_rows": round(float(np.mean(train_rows))),
+        "test_rows": len(split.test),
+        "test_delay_rate": float(labels.mean()),
+    }
+    for mode in modes:
+        scores = classification_metrics(labels, predictions[mode], 0.5, train_rate)
+        entry[mode] = {k: scores[k] for k in RANKING_METRICS}
+    return ExperimentResult(name=name, metrics={UNSEEN_DESTINATIONS: entry})
+
+
 def classic_fit(bench: Workbench, kind: str, *, calendar: str = "file") -> FitFunction:
     """The public solution (:mod:`~challenge_neuralworks.delay.baseline`): one-hot
     OPERA/TIPOVUELO/MES. ``calendar="file"`` takes ``MES`` from the file (derived from the

@@ -213,6 +213,16 @@ class FeatureEncoder:
             object.__setattr__(self, name, {v: i for i, v in enumerate(values)})
 
     @property
+    def category_labels(self) -> dict[str, tuple[str, ...]]:
+        """Label of each code of every categorical feature (:data:`CATEGORICAL_FEATURES`)."""
+        return {
+            "airline": self.airlines,
+            "destination": self.destinations,
+            "country": self.countries,
+            "region": self.regions,
+        }
+
+    @property
     def categorical_mask(self) -> np.ndarray:
         """Boolean mask of the categorical columns of :meth:`encode`'s output."""
         return np.array([f in CATEGORICAL_FEATURES for f in self.features])
@@ -265,32 +275,36 @@ class FeatureEncoder:
     def stand_in(self, row: int) -> str | None:
         """The trained destination an unseen airport borrows its ``destination`` code from:
         the nearest one in the same country, else the nearest on the same side of the border
-        (domestic / international); None under the ``missing`` rule or without facts."""
+        (domestic / international); None under the ``missing`` rule or without facts.
+        Computed once per airport and remembered."""
         if self.unseen_destination != "nearest" or row < 0:
             return None
+        cache = self._stand_ins
+        if row not in cache:
+            cache[row] = self._nearest_trained(row)
+        return cache[row]
+
+    @cached_property
+    def _stand_ins(self) -> dict[int, str | None]:
+        return {}
+
+    def _nearest_trained(self, row: int) -> str | None:
         table = self.airports
         cities, rows = self._trained_destinations
-        known = rows >= 0
-        country = table.country[row]
-        same = np.array([known[i] and table.country[r] == country for i, r in enumerate(rows)])
-        if not same.any():
-            home = country == HOME_COUNTRY
-            same = np.array(
-                [
-                    known[i] and (table.country[r] == HOME_COUNTRY) == home
-                    for i, r in enumerate(rows)
-                ]
-            )
-        if not same.any():
+        countries = np.array([table.country[r] if r >= 0 else "" for r in rows])
+        candidates = np.flatnonzero(countries == table.country[row])
+        if not len(candidates):
+            home = table.country[row] == HOME_COUNTRY
+            candidates = np.flatnonzero((countries != "") & ((countries == HOME_COUNTRY) == home))
+        if not len(candidates):
             return None
-        picked = np.flatnonzero(same)
         distances = great_circle_km(
             table.latitude[row],
             table.longitude[row],
-            table.latitude[rows[picked]],
-            table.longitude[rows[picked]],
+            table.latitude[rows[candidates]],
+            table.longitude[rows[candidates]],
         )
-        return cities[int(picked[np.argmin(distances)])]
+        return cities[int(candidates[np.argmin(distances)])]
 
     def destination_code(self, flights: FlightColumns, rows: np.ndarray) -> np.ndarray:
         """The ``destination`` feature: the city's code, or its stand-in's (:meth:`stand_in`)."""

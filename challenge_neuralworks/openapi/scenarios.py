@@ -133,6 +133,47 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         },
     ),
     Scenario(
+        "airport_code",
+        "The destination by airport code: ICAO `DES-I` (as in the data) or IATA, any case",
+        "POST",
+        "/inference/delay",
+        200,
+        "route",
+        route="inference",
+        body={
+            "flights": [
+                {
+                    "FECHA-I": "2017-02-03 09:25",
+                    "OPERA": "Grupo LATAM",
+                    "TIPOVUELO": "N",
+                    "DES-I": "SCSE",
+                },
+                {
+                    "FECHA-I": "2017-02-03 13:40",
+                    "OPERA": "Sky Airline",
+                    "TIPOVUELO": "I",
+                    "DES-I": "eze",
+                },
+            ]
+        },
+    ),
+    Scenario(
+        "unseen_destination",
+        "A real destination no training flight went to: served, with a warning",
+        "POST",
+        "/inference/delay",
+        200,
+        "route",
+        route="inference",
+        body={
+            "FECHA-I": "2017-12-01 07:45",
+            "OPERA": "Sky Airline",
+            "TIPOVUELO": "I",
+            "DES-I": "SLA",
+            "VLO-I": "1701",
+        },
+    ),
+    Scenario(
         "minutes",
         "Expected delay in minutes with quantiles (`delay_minutes`)",
         "POST",
@@ -191,6 +232,24 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         400,
         "error",
         body=_flight(SIGLADES="La Serenna"),
+    ),
+    Scenario(
+        "destination_contradiction",
+        "`SIGLADES` and `DES-I` name different places",
+        "POST",
+        "/inference/delay",
+        400,
+        "error",
+        body=_flight(**{"DES-I": "SCFA"}),
+    ),
+    Scenario(
+        "ambiguous_destination",
+        "A city of several airports the model does not know (their codes are listed)",
+        "POST",
+        "/inference/delay",
+        400,
+        "error",
+        body=_flight(SIGLADES="San Jose", TIPOVUELO="I"),
     ),
     Scenario(
         "wrong_type",

@@ -22,7 +22,7 @@ from challenge_neuralworks.schemas import MAX_BODY_BYTES
 
 ERROR_MEMBERS = {"code", "message", "field", "allowed", "suggestions"}
 FIELDS = ["DIA-I", "MES-I", "HORA-I", "MIN-I", "DIANOM", "OPERA", "TIPOVUELO", "SIGLADES"]
-FIELDS += ["VLO-I", "FECHA-I"]
+FIELDS += ["DES-I", "VLO-I", "FECHA-I"]
 
 
 def flight(**changes: Any) -> dict[str, Any]:
@@ -68,6 +68,24 @@ def test_the_original_challenge_request(api: httpx.Client) -> None:
     assert body["model"] == "delay"
     assert body["version"] == handler.registry.manifest("delay")["version"]
     assert body["delayed"] is (p_delay >= body["threshold"])
+
+
+def test_a_destination_by_city_icao_or_iata_code_is_one_answer(api: httpx.Client) -> None:
+    by_city = predict(api, EXAMPLE_FLIGHT).json()
+    for destination in ({"DES-I": "SCSE"}, {"DES-I": "lsc"}, {"DES-I": "SCSE", "SIGLADES": None}):
+        body = predict(api, flight(**destination)).json()
+        assert body["prediction"] == by_city["prediction"], destination
+    error_of(predict(api, flight(**{"DES-I": "SCFA"})), 400, "inconsistent_value", "SIGLADES")
+
+
+def test_an_unseen_destination_is_served_with_a_warning(api: httpx.Client) -> None:
+    from challenge_neuralworks.schemas import DelayPrediction, single_response
+
+    response = predict(api, flight(SIGLADES=None, TIPOVUELO="I", **{"DES-I": "SASA"}))
+    assert response.status_code == 200, response.text
+    body = single_response(DelayPrediction).model_validate(response.json())
+    assert [(w.code, w.field) for w in body.warnings or []] == [("unseen_destination", "SIGLADES")]
+    assert "warnings" not in predict(api, EXAMPLE_FLIGHT).json()
 
 
 def test_batch_keeps_order_and_agrees_with_single_predictions(
@@ -280,7 +298,7 @@ def test_models_lists_both_models_with_versions(api: httpx.Client) -> None:
 def test_model_description_has_schema_and_allowed_values(description: dict[str, Any]) -> None:
     schema = description["input_schema"]
     assert list(schema["properties"]) == FIELDS
-    assert set(schema["required"]) == {"OPERA", "TIPOVUELO", "SIGLADES"}
+    assert set(schema["required"]) == {"OPERA", "TIPOVUELO"}  # SIGLADES or DES-I
     assert schema["additionalProperties"] is False
     allowed = description["allowed_values"]
     assert {"Grupo LATAM", "Sky Airline"} <= set(allowed["OPERA"])

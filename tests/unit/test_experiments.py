@@ -138,3 +138,31 @@ def test_daily_schedule_count_counts_the_flights_of_each_date(bench: ex.Workbenc
     assert (counts[first_of_january] == len(first_of_january)).all()
     outside = replace(bench.columns.take(np.array([0])), year=np.array([2019]))
     assert np.isnan(count(outside)).all()
+
+
+def test_unseen_destinations_scores_each_flight_by_a_model_without_its_destination(
+    bench: ex.Workbench,
+) -> None:
+    split = bench.splits["temporal"]
+    destination = np.array(bench.columns.destination)
+    scored: list[np.ndarray] = []
+
+    def fit(train: np.ndarray) -> ex.Predictor:
+        seen = set(destination[train])
+
+        def predict(test: np.ndarray, mode: str) -> np.ndarray:
+            assert not seen & set(destination[test]), "a held destination was in training"
+            if mode == "full":
+                scored.append(test)
+            return bench.delayed[test] * 0.5 + 0.25  # a perfect ranking
+
+        return predict
+
+    result = ex.run_unseen_destinations(bench, "oracle", fit, groups=4)
+    assert len(scored) == 4
+    everything = np.sort(np.concatenate(scored))
+    np.testing.assert_array_equal(everything, split.test)  # every test row once
+    m = result.metrics[ex.UNSEEN_DESTINATIONS]
+    assert m["test_rows"] == 12_438 and m["train_rows"] < len(split.train)
+    assert m["full"]["roc_auc"] == 1.0 and m["basic"]["roc_auc"] == 1.0
+    assert len(result.rows()) == 2

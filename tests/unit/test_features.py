@@ -244,3 +244,12 @@ def test_a_feature_subset_equals_those_columns_of_all_features(
         encode_training(narrow, rows, delayed, folds),
         encode_training(encoder, rows, delayed, folds)[:, picked],
     )
+
+
+def test_every_categorical_feature_has_its_labels(encoder) -> None:
+    from challenge_neuralworks.delay.features import CATEGORICAL_FEATURES
+
+    labels = encoder.category_labels
+    assert set(labels) == CATEGORICAL_FEATURES
+    assert labels["destination"] == encoder.destinations and "Londres" in labels["destination"]
+    assert {"CL", "AR", "FK"} <= set(labels["country"]) and "" not in labels["region"]
