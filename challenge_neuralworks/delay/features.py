@@ -64,8 +64,9 @@ CATEGORICAL_FEATURES: Final[frozenset[str]] = frozenset(
 #: Facts of the destination airport itself (reference data, not learned from delays).
 GEOGRAPHY_FEATURES: Final[tuple[str, ...]] = ("distance_km", "country", "region", "utc_offset")
 #: How the ``destination`` feature codes a destination the training rows never flew to:
-#: ``nearest`` gives it the code of the nearest trained destination (in the same country if
-#: there is one, else on the same side of the border); ``missing`` leaves it NaN.
+#: ``missing`` leaves it NaN (the trees follow their most travelled branch: the production
+#: rule); ``nearest`` gives it the code of the nearest trained destination (in the same
+#: country if there is one, else on the same side of the border), measured worse.
 UNSEEN_DESTINATION_RULES: Final[tuple[str, ...]] = ("nearest", "missing")
 
 #: (start, end) as month*100 + day, inclusive: the classic challenge's high-season windows.
@@ -427,7 +428,7 @@ def fit_encoder(
     holidays: np.ndarray,
     smoothing: float = 20.0,
     airports: AirportTable | None = None,
-    unseen_destination: str = "nearest",
+    unseen_destination: str = "missing",
 ) -> FeatureEncoder:
     """Learn the encoder's tables from training flights (never from evaluation rows).
 

@@ -148,27 +148,28 @@ class DelayFamilyModel(Model):
     def _unseen_destination(self, flight: ScheduledFlight) -> dict[str, str]:
         encoder = self.encoder
         table = encoder.airports
-        row = -1 if flight.airport is None else table.row(flight.airport)
-        row = -1 if row is None else row
-        country = table.country[row] if row >= 0 else "?"
-        stand_in = encoder.stand_in(row)
+        row = None if flight.airport is None else table.row(flight.airport)
+        where = "" if row is None else f" ({flight.airport}, {table.country[row]})"
+        stand_in = encoder.stand_in(-1 if row is None else row)
         if stand_in is None:
-            fallback = "the destination feature is left unknown"
-        else:
-            where = (
-                "in the same country"
-                if table.country[table.row(encoder.main_airports[stand_in]) or 0] == country
-                else "on the same side of the border"
+            fallback = (
+                "its destination feature is unknown to the model, whose trees then take the "
+                "branches most training flights took; the other features are the flight's own"
             )
-            fallback = f"the destination feature is that of {stand_in}, the nearest {where}"
+        else:
+            fallback = (
+                f"it takes the destination code of {stand_in} "
+                f"({encoder.main_airports[stand_in]}), the nearest destination the model knows in "
+                "the same country or, without one, on the same side of the border"
+            )
         geography = [f for f in encoder.features if f in GEOGRAPHY_FEATURES]
         if geography:
             fallback += f"; {', '.join(geography)} are the airport's own"
         return {
             "code": "unseen_destination",
             "field": "SIGLADES",
-            "message": f"{flight.destination} ({flight.airport}, {country}) is not a destination "
-            f"this model was trained on: {fallback}",
+            "message": f"{flight.destination}{where} is not a destination this model was "
+            f"trained on: {fallback}",
         }
 
     def with_warnings(

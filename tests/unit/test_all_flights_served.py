@@ -86,10 +86,12 @@ def test_answers_with_warnings_are_valid_answers(
         )
         for r in unseen
     ]
-    for result in october_model.predict(items):
+    for row, result in zip(unseen, october_model.predict(items), strict=True):
         answer = DelayPrediction.model_validate(result)
         assert [w.code for w in answer.warnings or []] == ["unseen_destination"]
-        assert answer.warnings[0].field == "SIGLADES"
+        warning = answer.warnings[0]
+        assert warning.field == "SIGLADES" and row["Des-I"] in warning.message
+        assert "destination feature is unknown" in warning.message
 
 
 def test_the_api_path_scores_like_the_evaluation_path(
