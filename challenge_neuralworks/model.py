@@ -154,6 +154,11 @@ class Model(ABC):
         """Closed value sets of the request fields (published by ``GET /models/<name>``)."""
         return {}
 
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Per-request metrics that summarise this model's answers (CloudWatch metric name ->
+        value, units in :data:`challenge_neuralworks.telemetry.UNITS`). Default: none."""
+        return {}
+
     def tabular(self, result: Mapping[str, Any]) -> dict[str, Any]:
         """One :meth:`predict` result as flat columns for batch scoring files."""
         flat: dict[str, Any] = {}

@@ -9,7 +9,7 @@ Lambda function imports numpy, not scikit-learn. Training lives in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -154,6 +154,19 @@ class DelayClassifier(DelayFamilyModel):
         """``p_delay`` and the 0/1 decision for batch scoring files."""
         return {"p_delay": result["prediction"][1], "delayed": int(result["delayed"])}
 
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Share of flights over the threshold (%) and their mean P(delay): what an alarm on
+        the predicted delay rate watches."""
+        if not answers:
+            return {}
+        delayed = sum(1 for answer in answers if answer["delayed"])
+        return {
+            "PredictedDelayRate": round(100.0 * delayed / len(answers), 4),
+            "MeanDelayProbability": round(
+                sum(answer["prediction"][1] for answer in answers) / len(answers), 6
+            ),
+        }
+
 
 @artifact_type
 @dataclass(eq=False)
@@ -196,3 +209,10 @@ class DelayMinutes(DelayFamilyModel):
             }
             for i in range(len(items))
         ]
+
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """The mean expected delay of the request's flights, in minutes."""
+        if not answers:
+            return {}
+        total = sum(answer["prediction"]["expected"] for answer in answers)
+        return {"MeanExpectedDelayMinutes": round(total / len(answers), 3)}
