@@ -22,6 +22,7 @@ from challenge_neuralworks.delay.minutes import (
     fit_minutes,
 )
 from challenge_neuralworks.delay.train import TrainingConfig, fit_classifier
+from challenge_neuralworks.monitor.reference import classifier_reference, minutes_reference
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,6 +138,9 @@ def build_classifier(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = classifier_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64), fitted.out_of_fold
+    )
     return model
 
 
@@ -180,6 +184,9 @@ def build_minutes(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = minutes_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64)
+    )
     return model
 
 
