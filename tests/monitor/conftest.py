@@ -138,14 +138,16 @@ def jan_oct(flights: Flights) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def run_monitor() -> Callable[..., int]:
-    """``python -m challenge_neuralworks monitor`` on ``delay``, in process; the exit status."""
+    """``python -m challenge_neuralworks monitor``, in process; the exit status."""
 
-    def run(models: Path, captures: Path | str, out: Path, *extra: str) -> int:
+    def run(
+        models: Path, captures: Path | str, out: Path, *extra: str, model: str = "delay"
+    ) -> int:
         return main(
             [
                 "monitor",
                 "--model",
-                "delay",
+                model,
                 "--captures",
                 str(captures),
                 "--models-dir",

@@ -13,8 +13,10 @@ import pytest
 from challenge_neuralworks.capture import DirectorySink
 from challenge_neuralworks.cli import main
 from challenge_neuralworks.commands.monitor import BadInputError, parse_since
+from challenge_neuralworks.data import DEFAULT_DATA_PATH
 from challenge_neuralworks.delay.model import DelayClassifier
 from challenge_neuralworks.monitor import thresholds
+from challenge_neuralworks.registry import Registry
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +105,26 @@ def test_too_few_predictions_are_reported_but_not_judged(
     report = read_report(tmp_path / "report")
     assert report["status"] == "not_judged" and report["alerts"] == []
     assert report["features"]["destination"]["psi"] > thresholds.FEATURE_PSI
+
+
+def test_the_minutes_model_is_monitored_the_same_way(
+    run_monitor, fast_models_dir: Path, nov_dec: pd.DataFrame, replay_flights, tmp_path: Path
+) -> None:
+    model = Registry(fast_models_dir).get("delay_minutes")
+    captures = tmp_path / "captures"
+    sample = nov_dec.sample(1500, random_state=2).sort_values("scheduled")
+    assert replay_flights(model, sample, DirectorySink(captures))["captured"] > 1400
+    labels = ("--labels", str(DEFAULT_DATA_PATH))
+    code = run_monitor(fast_models_dir, captures, tmp_path / "r", *labels, model="delay_minutes")
+    report = read_report(tmp_path / "r")
+    assert code == (1 if report["alerts"] else 0)
+    assert (
+        report["score"]["name"] == "expected_minutes" and report["score"]["source"] == "in_sample"
+    )
+    assert report["score"]["psi"] is not None
+    metrics = report["quality"]["metrics"]
+    assert metrics["mae"] > 0 and metrics["rmse"] >= metrics["mae"]
+    assert (tmp_path / "r" / "weekly.png").stat().st_size > 5_000
 
 
 # ------------------------------------------------------------------------------- bad input
