@@ -9,6 +9,7 @@ Lambda function imports numpy, not scikit-learn. Training lives in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -98,6 +99,35 @@ class DelayFamilyModel(Model):
                 allowed=[expected_type],
             )
         return flight
+
+    def feature_values(self, items: Sequence[ScheduledFlight]) -> list[dict[str, Any]]:
+        """Each item's features as the model computes them, for prediction capture: numbers,
+        the label of the categorical ones (airline, destination), ``None`` where missing."""
+        encoder = self.encoder
+        labels = {"airline": encoder.airlines, "destination": encoder.destinations}
+        matrix = encoder.encode(FlightColumns.from_flights(items)).tolist()
+        return [
+            {
+                name: None
+                if math.isnan(value)
+                else (labels[name][int(value)] if name in labels else value)
+                for name, value in zip(encoder.features, row, strict=True)
+            }
+            for row in matrix
+        ]
+
+    def input_values(self, item: ScheduledFlight) -> dict[str, Any]:
+        """The validated request fields of one item, flat (the ``input`` of a capture)."""
+        minute = 0 if item.minute is None else item.minute
+        return {
+            "scheduled": f"{item.year:04d}-{item.month:02d}-{item.day:02d}"
+            f"T{item.hour:02d}:{minute:02d}:00",
+            "minute_given": item.minute is not None,
+            "airline": item.airline,
+            "destination": item.destination,
+            "flight_type": item.flight_type,
+            "flight_number": item.flight_number,
+        }
 
 
 def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
