@@ -28,9 +28,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as _Rou
 from pydantic import ValidationError
 
 from challenge_neuralworks import __version__, routes
+from challenge_neuralworks.capture import Capture
 from challenge_neuralworks.errors import (
     APIError,
     BadRequestError,
+    InputError,
     InternalServerError,
     MethodNotAllowedError,
     NotFoundError,
@@ -54,6 +56,8 @@ logger = logging.getLogger("challenge_neuralworks.handler")
 
 LambdaHandler = Callable[[Any, Any], dict[str, Any]]
 
+#: Refusals that are captured like predictions: values the model does not know are drift.
+CAPTURED_REFUSALS = frozenset({"unknown_value"})
 #: The methods an API Gateway ``ANY`` method stands for: each resource answers the ones it does
 #: not declare with 405 and ``Allow``.
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -69,11 +73,16 @@ class _Routes:
     name), over their injected dependencies."""
 
     def __init__(
-        self, app: APIGatewayRestResolver, registry: Registry, clock: Callable[[], float]
+        self,
+        app: APIGatewayRestResolver,
+        registry: Registry,
+        clock: Callable[[], float],
+        capture: Capture,
     ) -> None:
         self._app = app
         self.registry = registry
         self._clock = clock
+        self._capture = capture
         #: What the request being served did (reset by the handler for each request).
         self.observation = Observation()
 
@@ -138,14 +147,32 @@ class _Routes:
     def _predict(
         self, model: Model, items: list[Any], prefixes: list[str], context: Context
     ) -> list[dict[str, Any]]:
-        """Validate and predict, timed and summarised for the request's metrics."""
+        """Validate and predict, timed and summarised for the request's metrics, captured
+        (sampled) for the drift monitor."""
         started = time.perf_counter()
-        parsed = [
-            model.parse(item, prefix, context) for item, prefix in zip(items, prefixes, strict=True)
-        ]
+        try:
+            parsed = [
+                model.parse(item, prefix, context)
+                for item, prefix in zip(items, prefixes, strict=True)
+            ]
+        except InputError as error:
+            if error.code in CAPTURED_REFUSALS:
+                self._capture_refusal(model, items, prefixes, error)
+            raise
         results = model.predict(parsed, context)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if self._capture.enabled:
+            self._capture.record(
+                model=model,
+                event=self._app.current_event.raw_event,
+                context=self._app.lambda_context,
+                items=items,
+                parsed=parsed,
+                answers=results,
+                features=context.features[0] if context.features else None,
+            )
         observation = self.observation
-        observation.model_ms = (time.perf_counter() - started) * 1000
+        observation.model_ms = elapsed_ms
         observation.predictions = len(results)
         observation.summary = model.summary_metrics(results)
         return results
@@ -157,7 +184,27 @@ class _Routes:
                 code="unsupported_option",
                 field="explain",
             )
-        return Context(now=self._clock(), explain=explain)
+        return Context(
+            now=self._clock(), explain=explain, features=[] if self._capture.enabled else None
+        )
+
+    def _capture_refusal(
+        self, model: Model, items: list[Any], prefixes: list[str], error: InputError
+    ) -> None:
+        """Capture the refused item (a destination the model never saw is drift too)."""
+        if not self._capture.enabled:
+            return
+        field = error.field or ""
+        for item, prefix in zip(items, prefixes, strict=True):
+            if not prefix or field.startswith(prefix + "."):
+                self._capture.record_rejection(
+                    model=model,
+                    event=self._app.current_event.raw_event,
+                    context=self._app.lambda_context,
+                    item=item,
+                    error=error.body(),
+                )
+                return
 
     def _model(self, name: str) -> Model:
         # API Gateway passes the decoded path parameter; Powertools' route key is the raw one.
@@ -186,13 +233,16 @@ def create_handler(
     *,
     clock: Callable[[], float] = time.time,
     metrics: RequestMetrics | None = None,
+    capture: Capture | None = None,
 ) -> LambdaHandler:
     """A Lambda handler serving ``registry``'s models; ``clock`` (epoch seconds) is the "now"
     of every request (it decides the year of a request that gives none); ``metrics`` receives
     each request's observation (default: EMF where the environment says, see
-    :mod:`challenge_neuralworks.telemetry`)."""
+    :mod:`challenge_neuralworks.telemetry`); ``capture`` samples predictions for the drift
+    monitor (default: as the environment says, see :mod:`challenge_neuralworks.capture`)."""
     app = APIGatewayRestResolver(serializer=_dumps)
-    functions = _Routes(app, registry, clock)
+    capture = capture or Capture.from_environment()
+    functions = _Routes(app, registry, clock, capture)
     metrics = metrics or metrics_from_environment()
     invocations = 0
     for route in routes.ROUTES:

@@ -108,10 +108,14 @@ class EmfWriter:
 
     def write(self, document: Mapping[str, Any]) -> None:
         """Serialise and write one document (a failing stream never fails the request)."""
+        self.write_line(json.dumps(document, separators=(",", ":")) + "\n")
+
+    def write_line(self, line: str) -> None:
+        """Write one serialised document (a failing stream never fails the request)."""
         if self._sink is None:
             return
         try:
-            self._sink(json.dumps(document, separators=(",", ":")) + "\n")
+            self._sink(line)
         except (OSError, ValueError):  # a closed or full sink: metrics are not worth a 5xx
             return
 
@@ -125,6 +129,9 @@ class RequestMetrics:
         self.stage = stage
         self._writer = writer
         self._clock = clock
+        #: The serialised ``CloudWatchMetrics`` of each request shape seen (a handful: one per
+        #: model and outcome), so a request serialises only its values.
+        self._directives: dict[tuple[tuple[str, ...], bool], str] = {}
 
     def record(self, observation: Observation) -> None:
         """Emit the metrics of one finished request."""
@@ -145,21 +152,41 @@ class RequestMetrics:
         for name, value in observation.summary.items():
             values[name] = [float(value)]
             model_metrics.append(name)
-        directives: list[tuple[Sequence[Sequence[str]], Sequence[str]]] = [
-            ((("Stage",),), ("Requests",)),
-            ((("Stage", "Model"),), model_metrics),
-        ]
-        if observation.code is not None and observation.status >= 400:
+        rejected = observation.code is not None and observation.status >= 400
+        if rejected:
             values["code"] = observation.code
             values["RejectedRequests"] = [1.0]
-            directives.append(
-                ((("Stage", "Model", "code"), ("Stage", "code")), ("RejectedRequests",))
-            )
         if observation.version is not None:
             values["ModelVersion"] = observation.version
         values["StatusCode"] = observation.status
+        shape = (tuple(model_metrics), rejected)
+        directives = self._directives.get(shape)
+        if directives is None:
+            directives = self._directives[shape] = json.dumps(
+                self._writer.document(_directives(*shape), {}, timestamp_ms=0)["_aws"][
+                    "CloudWatchMetrics"
+                ],
+                separators=(",", ":"),
+            )
         timestamp_ms = int(self._clock() * 1000)
-        self._writer.write(self._writer.document(directives, values, timestamp_ms=timestamp_ms))
+        self._writer.write_line(
+            f'{{"_aws":{{"Timestamp":{timestamp_ms},"CloudWatchMetrics":{directives}}},'
+            + json.dumps(values, separators=(",", ":"))[1:]
+            + "\n"
+        )
+
+
+def _directives(
+    model_metrics: tuple[str, ...], rejected: bool
+) -> list[tuple[Sequence[Sequence[str]], Sequence[str]]]:
+    """The dimension sets and metric names of one request shape."""
+    directives: list[tuple[Sequence[Sequence[str]], Sequence[str]]] = [
+        ((("Stage",),), ("Requests",)),
+        ((("Stage", "Model"),), model_metrics),
+    ]
+    if rejected:
+        directives.append(((("Stage", "Model", "code"), ("Stage", "code")), ("RejectedRequests",)))
+    return directives
 
 
 def metrics_from_environment(

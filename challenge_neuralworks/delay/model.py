@@ -100,12 +100,17 @@ class DelayFamilyModel(Model):
             )
         return flight
 
-    def feature_values(self, items: Sequence[ScheduledFlight]) -> list[dict[str, Any]]:
+    def feature_values(
+        self, items: Sequence[ScheduledFlight], matrix: np.ndarray | None = None
+    ) -> list[dict[str, Any]]:
         """Each item's features as the model computes them, for prediction capture: numbers,
-        the label of the categorical ones (airline, destination), ``None`` where missing."""
+        the label of the categorical ones (airline, destination), ``None`` where missing.
+        ``matrix`` is the items' feature matrix when :meth:`predict` already computed it."""
         encoder = self.encoder
         labels = {"airline": encoder.airlines, "destination": encoder.destinations}
-        matrix = encoder.encode(FlightColumns.from_flights(items)).tolist()
+        if matrix is None:
+            matrix = encoder.encode(FlightColumns.from_flights(items))
+        rows = matrix.tolist()
         return [
             {
                 name: None
@@ -113,7 +118,7 @@ class DelayFamilyModel(Model):
                 else (labels[name][int(value)] if name in labels else value)
                 for name, value in zip(encoder.features, row, strict=True)
             }
-            for row in matrix
+            for row in rows
         ]
 
     def input_values(self, item: ScheduledFlight) -> dict[str, Any]:
@@ -128,6 +133,12 @@ class DelayFamilyModel(Model):
             "flight_type": item.flight_type,
             "flight_number": item.flight_number,
         }
+
+
+def _keep_features(context: Context | None, X: np.ndarray) -> None:
+    """Hand the feature matrix to a caller that asked for it (a capture uses it as is)."""
+    if context is not None and context.features is not None:
+        context.features.append(X)
 
 
 def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
@@ -162,14 +173,19 @@ class DelayClassifier(DelayFamilyModel):
 
     def predict_proba(self, flights: FlightColumns) -> np.ndarray:
         """Calibrated P(delay) of each flight."""
-        probability = sigmoid(self.ensemble.raw(self.encoder.encode(flights)))
+        return self._proba(self.encoder.encode(flights))
+
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        probability = sigmoid(self.ensemble.raw(X))
         return probability if self.calibrator is None else self.calibrator(probability)
 
     def predict(
         self, items: Sequence[ScheduledFlight], context: Context | None = None
     ) -> list[dict[str, Any]]:
         """``{"prediction": [p_no_delay, p_delay], "delayed": bool, "threshold": t}`` each."""
-        p_delay = self.predict_proba(FlightColumns.from_flights(items)).tolist()
+        X = self.encoder.encode(FlightColumns.from_flights(items))
+        _keep_features(context, X)
+        p_delay = self._proba(X).tolist()
         threshold = round(self.threshold, 6)
         return [
             {
@@ -218,7 +234,9 @@ class DelayMinutes(DelayFamilyModel):
 
     def predict_minutes(self, flights: FlightColumns) -> dict[str, np.ndarray]:
         """``expected``, ``p50`` and ``p90`` minutes of each flight (quantiles kept ordered)."""
-        X = self.encoder.encode(flights)
+        return self._minutes(self.encoder.encode(flights))
+
+    def _minutes(self, X: np.ndarray) -> dict[str, np.ndarray]:
         out = {name: ensemble.raw(X) for name, ensemble in self.ensembles.items()}
         out["p90"] = np.maximum(out["p90"], out["p50"])  # separately fitted quantiles may cross
         return out
@@ -227,10 +245,9 @@ class DelayMinutes(DelayFamilyModel):
         self, items: Sequence[ScheduledFlight], context: Context | None = None
     ) -> list[dict[str, Any]]:
         """``{"prediction": {"expected": m, "p50": m, "p90": m}}`` each, in minutes."""
-        minutes = {
-            k: v.tolist()
-            for k, v in self.predict_minutes(FlightColumns.from_flights(items)).items()
-        }
+        X = self.encoder.encode(FlightColumns.from_flights(items))
+        _keep_features(context, X)
+        minutes = {k: v.tolist() for k, v in self._minutes(X).items()}
         return [
             {
                 "prediction": {

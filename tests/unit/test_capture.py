@@ -286,7 +286,7 @@ def test_sample_zero_does_no_work() -> None:
     class Untouchable:
         name, version = "delay", "v"
 
-        def feature_values(self, items: Any) -> Any:
+        def feature_values(self, items: Any, matrix: Any = None) -> Any:
             raise AssertionError("feature_values called with capture off")
 
         def input_values(self, item: Any) -> Any:
@@ -388,7 +388,7 @@ WRITER = textwrap.dedent(
 
     class Model:
         name, version = "delay", "v1"
-        def feature_values(self, items):
+        def feature_values(self, items, matrix=None):
             return [{"hour": float(i)} for i in items]
         def input_values(self, item):
             return {"n": item}
@@ -458,7 +458,7 @@ def test_a_model_that_cannot_describe_its_features_never_fails_the_request(
     class Broken:
         name, version = "delay", "v"
 
-        def feature_values(self, items: Any) -> Any:
+        def feature_values(self, items: Any, matrix: Any = None) -> Any:
             raise RuntimeError("bug")
 
         def input_values(self, item: Any) -> Any:
