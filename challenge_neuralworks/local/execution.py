@@ -45,6 +45,7 @@ from challenge_neuralworks.local.runtime import (
 )
 
 _CLOSE_GRACE_S = 2.0
+_EXIT_WAIT_S = 1.0
 
 
 class OutcomeKind(Enum):
@@ -278,8 +279,7 @@ class ProcessEnvironment:
         if not data:
             assert self._loop is not None
             self._loop.remove_reader(self._from_child)
-            status = self._process.poll() if self._process is not None else None
-            self._resolve(Outcome(OutcomeKind.EXITED, str(status).encode("ascii")))
+            self._resolve(Outcome(OutcomeKind.EXITED, self._exit_status().encode("ascii")))
             return
         inbox = self._inbox
         inbox += data
@@ -294,6 +294,15 @@ class ProcessEnvironment:
                 self._resolve(Outcome(OutcomeKind.READY))
             else:
                 self._resolve(Outcome(_FROM_CHILD[Kind(kind)], payload))
+
+    def _exit_status(self) -> str:
+        """The runtime's exit status once its pipe closed (it is exiting; wait a moment)."""
+        if self._process is None:
+            return "unknown"
+        try:
+            return str(self._process.wait(timeout=_EXIT_WAIT_S))
+        except subprocess.TimeoutExpired:  # it closed its pipe but lives on: _discard kills it
+            return "unknown"
 
     def _discard(self) -> None:
         """Kill the runtime (if alive) and forget it: the next invocation is a cold start."""

@@ -41,6 +41,8 @@ from challenge_neuralworks.local.responses import (
 #: CRLF, so four times the limits bounds any head the edge would accept.
 MAX_RAW_HEAD_BYTES = MAX_REQUEST_LINE_BYTES + 4 * MAX_HEADER_BYTES + 64
 _HEAD, _BODY, _APP = 0, 1, 2
+#: How long a refused connection keeps reading (and discarding) before it is closed.
+_LINGER_S = 2.0
 
 
 class _RefusedError(Exception):
@@ -112,6 +114,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's data_received, with the edge refusals in front of its 400.
+        if self._refusal is not None:  # lingering after a refusal: discard what still comes
+            return
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -136,10 +140,21 @@ class GatewayHttpProtocol(HttpToolsProtocol):
                 self._refuse()
 
     def _refuse(self) -> None:
+        """Answer the refusal, then close like a lingering close: half-close, drain, close.
+
+        Closing at once with unread request bytes makes the kernel reset the connection, and
+        the client may lose the answer; reading on for a moment lets it arrive.
+        """
         assert self._refusal is not None
-        if not self.transport.is_closing():
-            self.transport.write(self._refusal.raw())
-            self.transport.close()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(self._refusal.raw())
+        if transport.can_write_eof():
+            transport.write_eof()
+            self.loop.call_later(_LINGER_S, transport.close)
+        else:
+            transport.close()
 
     # Parser callbacks -----------------------------------------------------------------------
 
