@@ -92,6 +92,16 @@ def whoami(client: httpx.Client) -> dict:
     return response.json()
 
 
+def failed_call(client: httpx.Client, path: str, caplog: pytest.LogCaptureFixture) -> str:
+    """``GET path``, which must be API Gateway's 502; the twin's log for it."""
+    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
+        response = client.get(path)
+    assert response.status_code == 502
+    assert response.json() == INTERNAL_ERROR
+    assert response.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
 def test_the_handler_runs_in_another_process_with_lambdas_context(client: httpx.Client) -> None:
     first = whoami(client)
     assert first["pid"] != os.getpid()
@@ -108,12 +118,8 @@ def test_a_handler_past_its_timeout_is_stopped_and_the_next_call_is_a_cold_start
     client: httpx.Client, action: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = whoami(client)
-    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
-        response = client.get(action)  # would run for an hour (or forever) if not stopped
-    assert response.status_code == 502
-    assert response.json() == INTERNAL_ERROR
-    assert response.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
-    assert any("Task timed out after 1.00 seconds" in r.getMessage() for r in caplog.records)
+    # The handler would run for an hour (or forever) if it were not stopped.
+    assert "Task timed out after 1.00 seconds" in failed_call(client, action, caplog)
     after = whoami(client)
     assert after["pid"] != before["pid"]
     assert after["imported_at"] > before["imported_at"]  # imported again: a cold start
@@ -166,10 +172,7 @@ def test_a_runtime_that_exits_is_a_502_and_a_cold_start(
     client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = whoami(client)
-    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
-        response = client.get("/exit")
-    assert response.status_code == 502
-    assert any("Runtime exited (status 3" in r.getMessage() for r in caplog.records)
+    assert "Runtime exited (status 3" in failed_call(client, "/exit", caplog)
     assert whoami(client)["pid"] != before["pid"]
 
 
@@ -177,10 +180,7 @@ def test_an_exception_is_a_502_and_the_environment_is_kept(
     client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = whoami(client)
-    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
-        response = client.get("/raise")
-    assert response.status_code == 502
-    logged = "\n".join(r.getMessage() for r in caplog.records)
+    logged = failed_call(client, "/raise", caplog)
     assert "ValueError: boom from the runtime" in logged
     assert "twin_execution_handler.py" in logged  # the runtime's traceback reaches the log
     assert whoami(client)["pid"] == before["pid"]

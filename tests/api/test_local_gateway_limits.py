@@ -31,19 +31,26 @@ MISSING_TOKEN = {"message": "Missing Authentication Token"}
 
 
 @pytest.fixture(scope="module")
-def handler() -> RecordingHandler:
-    return RecordingHandler()
-
-
-@pytest.fixture(scope="module")
-def base_url(handler: RecordingHandler) -> Iterator[str]:
-    with serve_in_thread(GatewayApp(GatewayConfig(), handler, routes=TEST_ROUTES)) as url:
-        yield url
+def twin() -> Iterator[tuple[str, RecordingHandler]]:
+    """The twin in front of a recording handler, with an AWS_IAM route among its resources."""
+    recording = RecordingHandler()
+    with serve_in_thread(GatewayApp(GatewayConfig(), recording, routes=TEST_ROUTES)) as url:
+        yield url, recording
 
 
 @pytest.fixture
-def client(base_url: str, handler: RecordingHandler) -> Iterator[httpx.Client]:
-    handler.reset()
+def handler(twin: tuple[str, RecordingHandler]) -> RecordingHandler:
+    twin[1].reset()
+    return twin[1]
+
+
+@pytest.fixture
+def base_url(twin: tuple[str, RecordingHandler], handler: RecordingHandler) -> str:
+    return twin[0]
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=60) as http:
         yield http
 
@@ -77,7 +84,6 @@ BASE_HEADERS = [("host", "127.0.0.1"), ("x-api-key", DEFAULT_API_KEY), ("connect
 def test_headers_are_limited_to_10240_bytes(
     base_url: str, handler: RecordingHandler, extra: int, status: bytes
 ) -> None:
-    handler.reset()
     padding = MAX_HEADER_BYTES - header_bytes([*BASE_HEADERS, ("x-pad", "")]) + extra
     headers = [*BASE_HEADERS, ("x-pad", "p" * padding)]
     assert header_bytes(headers) == MAX_HEADER_BYTES + extra
@@ -96,7 +102,6 @@ def test_headers_are_limited_to_10240_bytes(
 def test_the_request_line_is_limited_to_10240_bytes(
     base_url: str, handler: RecordingHandler, extra: int, status: bytes
 ) -> None:
-    handler.reset()
     prefix = "/dev/health?q="
     fill = MAX_REQUEST_LINE_BYTES - len(f"GET {prefix} HTTP/1.1") + extra
     target = prefix + "q" * fill
@@ -113,7 +118,6 @@ def test_the_request_line_is_limited_to_10240_bytes(
 def test_a_header_that_never_ends_is_refused_without_buffering_it(
     base_url: str, handler: RecordingHandler
 ) -> None:
-    handler.reset()
     endless = b"GET /dev/health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-endless: " + b"e" * 200_000
     answer = raw_exchange(base_url, endless)
     assert answer.startswith(b"HTTP/1.1 431 ")
