@@ -91,9 +91,24 @@ def build_enforcer(config: GatewayConfig, clock: Clock) -> UsagePlanEnforcer:
     return enforcer
 
 
-def _event_json(event: dict[str, Any]) -> bytes:
-    """The event as API Gateway sends it to Lambda: compact UTF-8 JSON (what Lambda measures)."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+#: Everything in an event but its body (request line and headers are capped at 10,240 bytes each
+#: by the protocol, and appear twice: single- and multi-value) stays far below this in JSON.
+_EVENT_WITHOUT_BODY_MAX = 512 * 1024
+#: JSON escapes one character into at most 6 bytes (``\u0000``).
+_WORST_ESCAPE = 6
+
+
+def event_size(event: dict[str, Any]) -> int:
+    """The event's size as API Gateway sends it to Lambda: compact UTF-8 JSON."""
+    return len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def event_too_large(event: dict[str, Any]) -> bool:
+    """Whether the event exceeds Lambda's 6 MB (exact; serialised only when it could)."""
+    body = event["body"] or ""  # base64 already, when the body is binary: counted as sent
+    if _WORST_ESCAPE * len(body) + _EVENT_WITHOUT_BODY_MAX <= MAX_LAMBDA_PAYLOAD_BYTES:
+        return False
+    return event_size(event) > MAX_LAMBDA_PAYLOAD_BYTES
 
 
 class GatewayApp:
@@ -168,11 +183,10 @@ class GatewayApp:
             signed=signed,
             ids=ids,
         )
-        event_json = _event_json(event)
-        if len(event_json) > MAX_LAMBDA_PAYLOAD_BYTES:
+        if event_too_large(event):
             await _reply(send, LAMBDA_REQUEST_TOO_LONG, ids, head=head)
             return
-        outcome = await self.environment.invoke(event, event_json, ids.lambda_request_id)
+        outcome = await self.environment.invoke(event, ids.lambda_request_id)
         answer = self._to_http(outcome, ids)
         if isinstance(answer, GatewayResponse):
             await _reply(send, answer, ids, head=head)
@@ -263,7 +277,8 @@ class GatewayApp:
             self._log_failure(outcome, ids)
             return INTERNAL_SERVER_ERROR
         try:
-            status, headers, payload = proxy_to_http(json.loads(outcome.payload))
+            result = outcome.response if outcome.payload == b"" else json.loads(outcome.payload)
+            status, headers, payload = proxy_to_http(result)
         except (MalformedProxyResponseError, ValueError) as exc:
             if isinstance(exc, Base64BodyError):
                 logger.error("%s; API Gateway answers 500 (requestId %s)", exc, ids.request_id)

@@ -73,7 +73,6 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._phase = _HEAD
         self._phase_started = 0.0
         self._raw_head = 0
-        self._header_bytes = 0
         self._refusal: GatewayResponse | None = None
 
     # Connection lifecycle -------------------------------------------------------------------
@@ -93,7 +92,6 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._phase = _HEAD
         self._phase_started = self.loop.time()
         self._raw_head = 0
-        self._header_bytes = 0
 
     def _check_deadline(self) -> None:
         """Close a connection stuck in its head or body; otherwise look again later."""
@@ -136,7 +134,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         if self._phase == _HEAD:
             self._raw_head += len(data)
             if self._raw_head > MAX_RAW_HEAD_BYTES:
-                self._refusal = REQUEST_HEADER_FIELDS_TOO_LARGE
+                too_long = len(getattr(self, "url", b"")) > MAX_REQUEST_LINE_BYTES
+                self._refusal = URI_TOO_LONG if too_long else REQUEST_HEADER_FIELDS_TOO_LARGE
                 self._refuse()
 
     def _refuse(self) -> None:
@@ -163,24 +162,18 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         if self._phase != _HEAD:
             self._await_head()
 
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        if len(self.url) > MAX_REQUEST_LINE_BYTES:
-            self._refusal = URI_TOO_LONG
-            raise _RefusedError
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._header_bytes += len(name) + len(value) + 2  # "name: value" without CRLF
-        if self._header_bytes > MAX_HEADER_BYTES:
-            self._refusal = REQUEST_HEADER_FIELDS_TOO_LARGE
-            raise _RefusedError
-
     def on_headers_complete(self) -> None:
-        # "METHOD SP target SP HTTP/x.y": the whole line, as the edge's decoder counts it.
-        line = len(self.parser.get_method()) + len(self.url) + 10
-        if line > MAX_REQUEST_LINE_BYTES:
+        # Checked once the head is parsed (its raw size is capped meanwhile, in data_received):
+        # "METHOD SP target SP HTTP/x.y" as the edge's decoder counts its line, and every
+        # "name: value" header line without its CRLF.
+        if len(self.parser.get_method()) + len(self.url) + 10 > MAX_REQUEST_LINE_BYTES:
             self._refusal = URI_TOO_LONG
+            raise _RefusedError
+        if (
+            sum(len(name) + len(value) for name, value in self.headers) + 2 * len(self.headers)
+            > MAX_HEADER_BYTES
+        ):
+            self._refusal = REQUEST_HEADER_FIELDS_TOO_LARGE
             raise _RefusedError
         self._phase = _BODY
         self._phase_started = self.loop.time()

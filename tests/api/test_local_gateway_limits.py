@@ -124,6 +124,14 @@ def test_a_header_that_never_ends_is_refused_without_buffering_it(
     assert handler.calls == []
 
 
+def test_a_url_far_over_the_limit_is_refused_before_it_ends(
+    base_url: str, handler: RecordingHandler
+) -> None:
+    answer = raw_exchange(base_url, b"GET /dev/health?q=" + b"q" * 100_000)
+    assert answer.startswith(b"HTTP/1.1 414 ")
+    assert handler.calls == []
+
+
 def test_head_reaches_the_function_and_gets_its_headers_without_the_body(
     client: httpx.Client, handler: RecordingHandler
 ) -> None:

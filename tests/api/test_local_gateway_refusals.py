@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -277,6 +278,15 @@ def test_answer_that_is_not_json_serialisable_is_a_502(
 ) -> None:
     handler.respond = lambda event, context: {"statusCode": 200, "body": object()}
     assert any("Runtime.MarshalError" in message for message in internal_error_logs(client, caplog))
+
+
+def test_an_answer_is_read_back_as_the_runtime_marshals_it(
+    client: httpx.Client, handler: RecordingHandler
+) -> None:
+    # awslambdaric encodes a Decimal as a JSON number: API Gateway reads statusCode 201.
+    handler.respond = lambda event, context: {"statusCode": Decimal(201), "body": "made"}
+    response = client.get("/dev/health", headers=HEADERS)
+    assert (response.status_code, response.text) == (201, "made")
 
 
 def test_binary_body_is_counted_base64_encoded_against_lambdas_limit(
