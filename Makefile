@@ -118,6 +118,10 @@ train: install ## retrain every registered model into models/ (then the API docs
 evaluate: install ## both protocols' metrics and charts into docs/evaluation/<model>/
 	$(PY) -m challenge_neuralworks evaluate --all
 
+.PHONY: monitoring-report
+monitoring-report: install ## docs/monitoring/: train Jan-Oct, capture Nov-Dec through the twin, monitor
+	$(PY) -m challenge_neuralworks.monitor.backtest
+
 .PHONY: docs
 docs: install ## regenerate docs/openapi.yaml and docs/api.md (after `make train` too)
 	$(PY) -m challenge_neuralworks.openapi --write
