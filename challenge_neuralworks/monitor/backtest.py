@@ -12,7 +12,6 @@ to the temporal protocol's; the committed one is linked from the model card.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import sys
 import tempfile
