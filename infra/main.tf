@@ -38,6 +38,17 @@ locals {
   # strings (no resource attribute), so the function can carry them as a tag without a cycle.
   rollout_alarm_keys  = ["lambda-errors", "lambda-throttles", "lambda-duration-p99", "api-5xx-rate"]
   rollout_alarm_names = [for key in local.rollout_alarm_keys : "${local.name}-${key}"]
+
+  # The function's environment: names from challenge_neuralworks/environment.py (or POWERTOOLS_*),
+  # checked by tests/infra/test_routes_and_environment.py.
+  lambda_environment = {
+    CNW_STAGE                    = var.environment
+    CNW_CAPTURE_SAMPLE           = tostring(var.capture_sample)
+    CNW_DEPARTURES_TABLE         = module.departures.table_name
+    LOG_LEVEL                    = var.log_level
+    POWERTOOLS_SERVICE_NAME      = var.project
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+  }
 }
 
 module "departures" {
@@ -64,14 +75,7 @@ module "lambda" {
   departures_table_arn    = module.departures.table_arn
   rollout_alarm_names     = local.rollout_alarm_names
 
-  environment_variables = {
-    CNW_STAGE                    = var.environment
-    CNW_CAPTURE_SAMPLE           = tostring(var.capture_sample)
-    CNW_DEPARTURES_TABLE         = module.departures.table_name
-    LOG_LEVEL                    = var.log_level
-    POWERTOOLS_SERVICE_NAME      = var.project
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-  }
+  environment_variables = local.lambda_environment
 }
 
 module "api_gateway" {

@@ -46,6 +46,9 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   actions = [aws_sns_topic.alarms.arn]
+  # Formatted: 0.34 - 0.15 is 0.19000000000000003 in floating point.
+  band_low  = format("%.4f", var.delay_rate_band.reference - var.delay_rate_band.tolerance)
+  band_high = format("%.4f", var.delay_rate_band.reference + var.delay_rate_band.tolerance)
   api_dimensions = {
     ApiName = var.api_name
     Stage   = var.stage_name
@@ -156,7 +159,7 @@ resource "aws_cloudwatch_metric_alarm" "delay_rate_band" {
     id          = "out_of_band"
     label       = "1 when the delay rate is outside its band (with enough predictions)"
     return_data = true
-    expression  = "IF(predictions >= ${var.delay_rate_band.min_predictions} AND (rate < ${var.delay_rate_band.reference - var.delay_rate_band.tolerance} OR rate > ${var.delay_rate_band.reference + var.delay_rate_band.tolerance}), 1, 0)"
+    expression  = "IF(predictions >= ${var.delay_rate_band.min_predictions} AND (rate < ${local.band_low} OR rate > ${local.band_high}), 1, 0)"
   }
 
   metric_query {

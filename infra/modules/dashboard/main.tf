@@ -12,8 +12,8 @@ locals {
   live = "${var.function_name}:${var.alias_name}"
   ns   = var.metrics_namespace
 
-  band_low  = var.delay_rate_band.reference - var.delay_rate_band.tolerance
-  band_high = var.delay_rate_band.reference + var.delay_rate_band.tolerance
+  band_low  = tonumber(format("%.4f", var.delay_rate_band.reference - var.delay_rate_band.tolerance))
+  band_high = tonumber(format("%.4f", var.delay_rate_band.reference + var.delay_rate_band.tolerance))
 
   cold_start_query = join(" | ", [
     "SOURCE '${var.log_group_name}'",
