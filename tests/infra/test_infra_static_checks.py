@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import INFRA, REPO_ROOT, tool_path
+from infra_support import INFRA, REPO_ROOT, tool_path
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}

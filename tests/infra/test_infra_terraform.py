@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import INFRA, TerraformTree, load_hcl
+from infra_support import INFRA, TerraformTree, load_hcl
 
 ROOT = INFRA
 MODULES = INFRA / "modules"
