@@ -606,9 +606,11 @@ class _TrafficShift:
     def run(self, canary: CanaryPlan, alarms: AlarmGate | None, clock: Clock) -> None:
         """Each canary step: route, wait for provisioned concurrency, bake; roll back on failure."""
         alias, new, old = self._router.alias, self._version, self._previous
-        for weight, bake in canary.steps():
+        # A new alias has no old version to split with: everything at once, then the bake.
+        steps = canary.steps() if old is not None else [(1.0, canary.bake_seconds)]
+        for weight, bake in steps:
             try:
-                if weight < 1 and old is not None:
+                if weight < 1 and old is not None:  # (old is None only with steps of 1.0)
                     self._router.route(old, new, weight)
                     self._event(f"shift: {weight:.0%} of {alias} to {new}, rest on {old}")
                 else:
