@@ -772,8 +772,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, clock: Clock | None = None) -> int:
-    """Run a rollout from parsed arguments; returns the process exit code."""
+def run(
+    args: argparse.Namespace, clock: Clock | None = None, log: Callable[[str], None] = print
+) -> int:
+    """Run a rollout from parsed arguments; returns the process exit code.
+
+    ``clock`` and ``log`` are for tests (a simulated bake, the timeline as lines).
+    """
     try:
         image = parse_image_uri(args.image)
         canary = CanaryPlan(args.canary, args.bake, args.poll)
@@ -818,6 +823,7 @@ def run(args: argparse.Namespace, clock: Clock | None = None) -> int:
                 clock=clock,
                 create_alias=args.create_alias,
                 provisioned_timeout=args.provisioned_timeout,
+                log=log,
             )
         except (BotoCoreError, ClientError) as exc:
             raise DeployError(f"AWS call failed: {_describe(exc)}") from exc

@@ -88,6 +88,7 @@ data "aws_iam_policy_document" "deploy" {
       "ecr:BatchCheckLayerAvailability",
       "ecr:BatchGetImage",
       "ecr:DescribeImages",
+      "ecr:DescribeRepositories",
       "ecr:GetDownloadUrlForLayer",
     ]
     resources = [aws_ecr_repository.service.arn]

@@ -61,16 +61,18 @@ resource "aws_iam_role" "tfc" {
 data "aws_iam_policy_document" "tfc" {
   for_each = var.environments
 
-  # Read-only lookups with no resource-level permissions.
+  # Read-only lookups of the plan: the log groups of the region (the provider lists them to read
+  # one) and the account's Lambda concurrency quota (the concurrency preconditions).
   statement {
-    sid = "Lookups"
-    actions = [
-      "ecr:DescribeRepositories",
-      "iam:ListOpenIDConnectProviders",
-      "logs:DescribeLogGroups",
-      "servicequotas:GetServiceQuota",
-    ]
-    resources = ["*"]
+    sid       = "Lookups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:*"]
+  }
+
+  statement {
+    sid       = "ConcurrencyQuota"
+    actions   = ["servicequotas:GetServiceQuota"]
+    resources = ["arn:${local.partition}:servicequotas:${local.region}:${local.account}:lambda/L-B99A9384"]
   }
 
   statement {

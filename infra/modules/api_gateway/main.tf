@@ -177,14 +177,14 @@ resource "aws_api_gateway_deployment" "this" {
 # retention and goes with the stack.
 resource "aws_cloudwatch_log_group" "execution" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs already encrypts at rest; execution logs at ERROR level hold request ids and error types of a public-data API (data tracing is off), so a customer-managed KMS key would add cost without reducing risk.
-  #checkov:skip=CKV_AWS_338:Retention is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
+  # Retention below checkov's one-year floor (CKV_AWS_338) on purpose: it is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
   name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
   retention_in_days = var.log_retention_days
 }
 
 resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs already encrypts at rest; access logs hold request ids, source IPs and status codes of a public-data API, so a customer-managed KMS key would add cost without reducing risk.
-  #checkov:skip=CKV_AWS_338:Retention is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
+  # Retention below checkov's one-year floor (CKV_AWS_338) on purpose: it is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
   name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
   retention_in_days = var.log_retention_days
 }

@@ -24,7 +24,7 @@ resource "aws_iam_role" "this" {
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs already encrypts at rest; the logs hold request ids, latencies and public flight-schedule fields, no personal data, so a customer-managed KMS key would add cost without reducing risk.
-  #checkov:skip=CKV_AWS_338:Retention is a validated variable (var.log_retention_days) chosen per environment; a one-year floor would multiply storage cost for operational logs nobody reads after a few weeks (captured predictions are kept in S3 instead).
+  # Retention below checkov's one-year floor (CKV_AWS_338) on purpose: it is a validated variable (var.log_retention_days) chosen per environment; a one-year floor would multiply storage cost for operational logs nobody reads after a few weeks (captured predictions are kept in S3 instead).
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days
 }
