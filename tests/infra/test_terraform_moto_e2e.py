@@ -91,7 +91,8 @@ class Stack:
     report: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        """The test's own client (its own session: only deploy's calls are recorded)."""
+        return boto3.Session().client(
             service,
             region_name=REGION,
             endpoint_url=self.moto_url,
