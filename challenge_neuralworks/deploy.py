@@ -410,7 +410,11 @@ class ProvisionedConcurrency:
                 FunctionName=self._function, Qualifier=self._alias
             )
         except Exception as exc:
-            if _client_error_code(exc) == "ProvisionedConcurrencyConfigNotFoundException":
+            # No configuration, or no alias yet (--create-alias): nothing to wait for.
+            if _client_error_code(exc) in {
+                "ProvisionedConcurrencyConfigNotFoundException",
+                "ResourceNotFoundException",
+            }:
                 return None
             raise
 
