@@ -178,7 +178,7 @@ class GatewayMessage(BaseModel):
 class DelayPrediction(BaseModel):
     """One flight's answer from the ``delay`` model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prediction: Annotated[
         list[Annotated[float, Field(ge=0.0, le=1.0)]],
@@ -201,7 +201,7 @@ class DelayPrediction(BaseModel):
 class MinutesQuantiles(BaseModel):
     """Minutes after the scheduled departure (negative: early)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     expected: float = Field(description="Expected delay (mean), in minutes.")
     p50: float = Field(description="Median delay, in minutes.")

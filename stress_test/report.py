@@ -604,13 +604,22 @@ def aws_section(bench: dict[str, Any], prd: dict[str, Any]) -> list[str]:
     plans = prd["usage_plans"]
     client = plans.get("standard", next(iter(plans.values())))
     throttle = prd["stage_throttle"]
-    reserved = prd["lambda_reserved_concurrency"]
+    # Absent from the tfvars: unreserved, the account's pool (infra/variables.tf, issue 10).
+    reserved = prd.get("lambda_reserved_concurrency")
+    in_flight = reserved or 1000
+    concurrency = f"reserved concurrency {reserved}" if reserved else "no reserved concurrency"
+    cap = (
+        f"Reserved concurrency {reserved} caps prd at {reserved} requests in flight"
+        if reserved
+        else "Unreserved, prd shares the account's quota: at 1,000 it caps prd at 1,000 "
+        "requests in flight (new accounts start lower and must request an increase first)"
+    )
     src = AWS_SOURCES
     return [
         "### On AWS (not measurable here: facts and this project's settings)",
         "",
         f"Production settings (`infra/envs/prd.tfvars`): {memory} MB of Lambda memory, "
-        f"reserved concurrency {reserved}, provisioned concurrency "
+        f"{concurrency}, provisioned concurrency "
         f"{prd['lambda_provisioned_concurrency']}, stage throttle {throttle['rate_limit']} "
         f"req/s (burst {throttle['burst_limit']}), client usage plan "
         f"{client['rate_limit']} req/s (burst {client['burst_limit']}, quota "
@@ -627,11 +636,10 @@ def aws_section(bench: dict[str, Any], prd: dict[str, Any]) -> list[str]:
         "time, so throughput = concurrency / duration per request. Accounts start with 1,000 "
         f"concurrent executions per Region ([source]({src['lambda-quotas']})) and a function "
         "scales by up to 1,000 environments every 10 s "
-        f"([source]({src['lambda-scaling']})). Reserved concurrency {reserved} caps prd at "
-        f"{reserved} requests in flight; if each spends, say, 5 ms in Lambda including its "
-        "invocation overhead (an assumption: it cannot be measured here, and the handler's "
-        f"own share is well under 1 ms), that is {_n(reserved / 0.005)} requests/s, far more "
-        "than the stage throttle lets through.",
+        f"([source]({src['lambda-scaling']})). {cap}; if each spends, say, 5 ms in Lambda "
+        "including its invocation overhead (an assumption: it cannot be measured here, and the "
+        f"handler's own share is well under 1 ms), that is {_n(in_flight / 0.005)} "
+        "requests/s, far more than the stage throttle lets through.",
         "* **Cold starts: provisioned concurrency.** A new environment pays the image start "
         "plus this handler's init (measured: "
         f"{bench['cold_start']['ours']['import_and_load_s']['median']:.2f} s import + load). "

@@ -31,7 +31,7 @@ FORBIDDEN_AT_RUNTIME = {
     "pytest",
     "moto",
 }
-REQUIRED_AT_RUNTIME = {"numpy", "dill", "pydantic", "awslambdaric"}
+REQUIRED_AT_RUNTIME = {"numpy", "pydantic", "aws-lambda-powertools", "awslambdaric"}
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:
