@@ -57,7 +57,14 @@ from challenge_neuralworks import deploy, environment
 REGION = "us-east-1"
 REPOSITORY = "acme/challenge-neuralworks"
 TAGS = {name: name[0] * 40 for name in ("a-first", "b-second", "c-third")}
-GOOD_BODY = {"prediction": [0.86, 0.14], "model": "delay", "version": "e2e"}
+#: A real answer of the delay model (what the smoke check's schemas.validate_answer accepts).
+GOOD_BODY = {
+    "prediction": [0.86, 0.14],
+    "delayed": False,
+    "threshold": 0.198378,
+    "model": "delay",
+    "version": "e2e",
+}
 LAMBDA_IGNORES_FOR_MOTO = (
     "# Written by tests/infra/test_terraform_moto_e2e.py: moto drops logging_config and returns\n"
     "# an empty image_config, which would otherwise show as a change on every re-plan.\n"
