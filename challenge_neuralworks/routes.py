@@ -60,7 +60,12 @@ ROUTES: Final[tuple[Route, ...]] = (
         description=(
             "One flight in the original challenge's fields gives one prediction; "
             '`{"flights": [...]}` gives `predictions` in the same order. Each model answers '
-            "with its own shape (below)."
+            "with its own shape (below). The destination is named by city (`SIGLADES`) or by "
+            "airport code (`DES-I`: ICAO as in the data, or IATA), or both; every name resolves "
+            "to one airport of the model's reference data. A real destination, route or flight "
+            "number the model never saw in training is served, and the answer's `warnings` say "
+            "what the features fell back to (`unseen_destination`, `unseen_route`, "
+            "`unseen_flight_number`)."
         ),
     ),
     Route(
