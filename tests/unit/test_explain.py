@@ -259,3 +259,13 @@ def test_a_wrong_input_shape_is_refused(numeric: tuple) -> None:
 def test_an_ensemble_without_a_positive_cover_per_node_is_refused(cover: list[float]) -> None:
     with pytest.raises(ValueError, match="cover"):
         replace(_hand_built(), cover=np.array(cover))
+
+
+def test_an_ensemble_too_deep_to_tabulate_is_refused(
+    numeric: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from challenge_neuralworks import explain
+
+    monkeypatch.setattr(explain, "MAX_TABLE_SIZE", 1000)
+    with pytest.raises(ValueError, match="bound max_depth"):
+        TreeExplainer.of(numeric[0].ensemble)
