@@ -118,7 +118,9 @@ WORDS: Final[dict[str, Describe]] = {
     ),
     "days_to_holiday": _to_holiday,
     "days_since_holiday": _since_holiday,
-    "high_season": lambda e, f, x: Described(bool(x), "high season" if x else "low season"),
+    "high_season": lambda e, f, x: Described(
+        bool(x), "high season" if x else "outside high season"
+    ),
     "schedule_density": _density,
     "flight_delay_rate": _flight_history,
 }
