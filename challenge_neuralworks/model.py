@@ -87,6 +87,9 @@ class Context:
     now: float = field(default_factory=time.time)
     #: Add each answer's explanation (``?explain=true``); only for ``Model.explainable`` models.
     explain: bool = False
+    #: When a list, :meth:`Model.predict` appends the feature matrix it computed (one row per
+    #: item), so a prediction capture never computes the features a second time.
+    features: list[Any] | None = None
 
     @property
     def year(self) -> int:
@@ -152,6 +155,22 @@ class Model(ABC):
 
     def allowed_values(self) -> dict[str, list[Any]]:
         """Closed value sets of the request fields (published by ``GET /models/<name>``)."""
+        return {}
+
+    def feature_values(self, items: Sequence[Any], matrix: Any = None) -> list[dict[str, Any]]:
+        """The features each validated item was predicted from (name -> number, label or
+        ``None``), for prediction capture; ``matrix`` is what :meth:`predict` handed over in
+        ``Context.features``. Default: nothing recorded."""
+        return [{} for _ in items]
+
+    def input_values(self, item: Any) -> dict[str, Any]:
+        """One validated item as a flat JSON object (the ``input`` of a capture). Default:
+        nothing recorded."""
+        return {}
+
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Per-request metrics that summarise this model's answers (CloudWatch metric name ->
+        value, units in :data:`challenge_neuralworks.telemetry.UNITS`). Default: none."""
         return {}
 
     def tabular(self, result: Mapping[str, Any]) -> dict[str, Any]:

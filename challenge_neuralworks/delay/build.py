@@ -38,6 +38,7 @@ from challenge_neuralworks.delay.train import (
     fit_classifier,
 )
 from challenge_neuralworks.model import Trainer
+from challenge_neuralworks.monitor.reference import classifier_reference, minutes_reference
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,6 +152,9 @@ def build_classifier(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = classifier_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64), fitted.out_of_fold
+    )
     _ = model.explainer  # a recipe whose trees cannot be explained fails here, not on a request
     return model
 
@@ -194,6 +198,9 @@ def build_minutes(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = minutes_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64)
+    )
     return model
 
 
