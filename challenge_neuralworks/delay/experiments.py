@@ -337,7 +337,8 @@ def classic_fit(bench: Workbench, kind: str, *, calendar: str = "file") -> FitFu
 def file_calendar_columns(data: Flights) -> FlightColumns:
     """Model inputs as the public notebooks built them: the date from the file's ``DIA``/
     ``MES``/``AÑO`` (the *actual* departure's date), the scheduled time of day, and the
-    destination from ``SIGLADES`` (the *actual* destination). Leakage, kept to measure it."""
+    destination from ``SIGLADES`` and ``Des-O`` (the *actual* destination, city and airport).
+    Leakage, kept to measure it."""
     import pandas as pd
 
     frame = data.frame
@@ -351,6 +352,7 @@ def file_calendar_columns(data: Flights) -> FlightColumns:
     leaky = frame[["Vlo-I", "OPERA", "TIPOVUELO"]].copy()
     leaky["scheduled"] = day + (frame["scheduled"] - frame["scheduled"].dt.normalize())
     leaky["destination"] = frame["SIGLADES"]
+    leaky["Des-I"] = frame["Des-O"]
     return columns_from_frame(leaky)
 
 
