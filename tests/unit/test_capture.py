@@ -130,6 +130,7 @@ def test_a_line_holds_what_the_model_saw_and_said(model: DelayClassifier) -> Non
         "minute_given": True,
         "airline": item["OPERA"],
         "destination": item["SIGLADES"],
+        "airport": model.encoder.main_airports[item["SIGLADES"]],  # the city's airport
         "flight_type": item["TIPOVUELO"],
         "flight_number": "226",
     }
