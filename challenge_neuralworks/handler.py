@@ -3,7 +3,8 @@
 Routes are declared once in :mod:`challenge_neuralworks.routes`; :func:`create_handler` binds
 each to the method of the same name on :class:`_Routes` in a Powertools
 ``APIGatewayRestResolver`` (routing, exception handlers, the 405s of every resource), with its
-dependencies injected: the model registry and the clock. Tests, the docs generator, the bench
+dependencies injected: the model registry, the clock and the departures store (the live context
+of models that declare a ``departures_lookback``). Tests, the docs generator, the bench
 and the twin build the handler they need with :func:`create_handler`; the Lambda function uses
 the module-level default, built once per container at import (a warm container never reloads a
 model), from the environment (:mod:`challenge_neuralworks.environment`).
@@ -28,9 +29,17 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as _Rou
 from pydantic import ValidationError
 
 from challenge_neuralworks import __version__, routes
+from challenge_neuralworks.departures import store_from_environment
+from challenge_neuralworks.departures.feed import DepartureFeed
+from challenge_neuralworks.departures.records import (
+    DepartureStore,
+    StoreUnavailableError,
+    local_time,
+)
 from challenge_neuralworks.errors import (
     APIError,
     BadRequestError,
+    InputError,
     InternalServerError,
     MethodNotAllowedError,
     NotFoundError,
@@ -42,7 +51,16 @@ from challenge_neuralworks.errors import (
 from challenge_neuralworks.logs import configure_logging, log_request
 from challenge_neuralworks.model import Context, Model
 from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
-from challenge_neuralworks.schemas import MAX_BODY_BYTES, BatchRequest, input_error_from_validation
+from challenge_neuralworks.schemas import (
+    MAX_BODY_BYTES,
+    MAX_DEPARTURES,
+    BatchRequest,
+    DepartureReport,
+    DeparturesRequest,
+    input_error_from_validation,
+    resolve_departure,
+    validate_item,
+)
 
 logger = logging.getLogger("challenge_neuralworks.handler")
 
@@ -63,11 +81,16 @@ class _Routes:
     name), over their injected dependencies."""
 
     def __init__(
-        self, app: APIGatewayRestResolver, registry: Registry, clock: Callable[[], float]
+        self,
+        app: APIGatewayRestResolver,
+        registry: Registry,
+        clock: Callable[[], float],
+        departures: DepartureStore | None,
     ) -> None:
         self._app = app
         self.registry = registry
         self._clock = clock
+        self.departures = None if departures is None else DepartureFeed(departures)
 
     def health(self) -> Response:
         """Liveness and each model's state (manifests verified, nothing loaded); 503 when no
@@ -106,16 +129,7 @@ class _Routes:
     def inference(self, model_name: str) -> dict[str, Any]:
         """Predict one flight (original contract) or a batch (``{"flights": [...]}``)."""
         model = self._model(model_name)
-        body = _body(self._app.current_event.raw_event)
-        if body is not None:
-            size = len(body.encode("utf-8", "surrogatepass"))
-            if size > MAX_BODY_BYTES:
-                raise PayloadTooLargeError(
-                    f"the body has {size} bytes; the limit is {MAX_BODY_BYTES}"
-                )
-        payload = _json(body)
-        if not isinstance(payload, dict):
-            raise BadRequestError("the body must be a JSON object", code="invalid_body")
+        payload = _json_object(self._app.current_event.raw_event)
         explain = _explain_option(self._app.current_event.raw_event)
         if "flights" in payload:
             batch = _batch(model, payload)
@@ -135,7 +149,49 @@ class _Routes:
                 code="unsupported_option",
                 field="explain",
             )
-        return Context(now=self._clock(), explain=explain)
+        now = self._clock()
+        departures = None
+        if model.departures_lookback and self.departures is not None:
+            departures = self.departures.snapshot(now, model.departures_lookback)
+        return Context(now=now, explain=explain, departures=departures)
+
+    def report_departures(self) -> dict[str, Any]:
+        """Store reported actual departures (idempotent; the live context of nowcasts)."""
+        if self.departures is None:
+            raise ServiceUnavailableError(
+                "no departures store is configured", code="departures_unavailable"
+            )
+        payload = _json_object(self._app.current_event.raw_event)
+        try:
+            batch = DeparturesRequest.model_validate(payload)
+        except ValidationError as exc:
+            raise input_error_from_validation(exc, model=DeparturesRequest) from None
+        if len(batch.departures) > MAX_DEPARTURES:
+            raise PayloadTooLargeError(
+                f"{len(batch.departures)} departures in one request; the limit is {MAX_DEPARTURES}",
+                code="batch_too_large",
+                field="departures",
+            )
+        now = self._clock()
+        local_now = local_time(now)
+        departures = []
+        for i, item in enumerate(batch.departures):
+            prefix = f"departures[{i}]"
+            report = validate_item(DepartureReport, item, prefix)
+            try:
+                departures.append(resolve_departure(report, now=local_now))
+            except InputError as exc:
+                raise exc.prefixed(prefix) from None
+        try:
+            result = self.departures.store.put(departures, now=now)
+        except StoreUnavailableError as exc:
+            logger.warning(
+                "departures not stored",
+                extra={"store": self.departures.store.describe(), "error": repr(exc.__cause__)},
+            )
+            raise ServiceUnavailableError(str(exc), code="departures_unavailable") from None
+        self.departures.invalidate()
+        return {"received": len(departures), "stored": result.stored, "expired": result.expired}
 
     def _model(self, name: str) -> Model:
         # API Gateway passes the decoded path parameter; Powertools' route key is the raw one.
@@ -154,11 +210,18 @@ class _Routes:
             raise ServiceUnavailableError(exc.reason) from None
 
 
-def create_handler(registry: Registry, *, clock: Callable[[], float] = time.time) -> LambdaHandler:
+def create_handler(
+    registry: Registry,
+    *,
+    clock: Callable[[], float] = time.time,
+    departures: DepartureStore | None = None,
+) -> LambdaHandler:
     """A Lambda handler serving ``registry``'s models; ``clock`` (epoch seconds) is the "now"
-    of every request (it decides the year of a request that gives none)."""
+    of every request (it decides the year of a request that gives none); ``departures`` is the
+    store ``POST /departures`` writes and nowcasts read (``None``: that route answers 503 and
+    nowcasts predict from the schedule only)."""
     app = APIGatewayRestResolver(serializer=_dumps)
-    functions = _Routes(app, registry, clock)
+    functions = _Routes(app, registry, clock, departures)
     for route in routes.ROUTES:
         app.route(routes.resolver_rule(route.path), route.method)(getattr(functions, route.name))
     for path in routes.resources():
@@ -205,6 +268,7 @@ def create_handler(registry: Registry, *, clock: Callable[[], float] = time.time
         return response
 
     handle.registry = registry  # type: ignore[attr-defined]
+    handle.departures = functions.departures  # type: ignore[attr-defined]
     handle.app = app  # type: ignore[attr-defined]
     return handle
 
@@ -301,6 +365,20 @@ def _body(event: Mapping[str, Any]) -> str | None:
         return "\x00invalid"  # not JSON: answered as invalid_json
 
 
+def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over :data:`MAX_BODY_BYTES`, 400 when it is
+    absent, not JSON or not an object."""
+    body = _body(event)
+    if body is not None:
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"the body has {size} bytes; the limit is {MAX_BODY_BYTES}")
+    payload = _json(body)
+    if not isinstance(payload, dict):
+        raise BadRequestError("the body must be a JSON object", code="invalid_body")
+    return payload
+
+
 def _json(body: str | None) -> Any:
     """The body parsed as JSON; 400 when it is absent or not JSON."""
     if body is None or not body.strip():
@@ -355,12 +433,14 @@ configure_logging()
 #: The models this function serves (tests and tools may swap it: ``lambda_handler`` follows).
 registry = Registry.from_environment()
 registry.verify()  # /health tells the truth from the first request on
-_default = create_handler(registry)
+#: Where reported departures live: DynamoDB in AWS, a SQLite file locally (opened on first use).
+departures = store_from_environment()
+_default = create_handler(registry, departures=departures)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """AWS Lambda handler (also served locally by ``python -m challenge_neuralworks serve``)."""
     global _default  # noqa: PLW0603 - the per-container default, rebuilt if the registry is swapped
     if _default.registry is not registry:  # type: ignore[attr-defined]
-        _default = create_handler(registry)
+        _default = create_handler(registry, departures=departures)
     return _default(event, context)

@@ -90,7 +90,9 @@ def model_version(name: str, data: Flights, config: dict[str, Any]) -> str:
     return f"{last}-{digest[:8]}"
 
 
-def _common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> dict[str, Any]:
+def common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> dict[str, Any]:
+    """Manifest members every model trained on this data set shares: package version, data
+    file, training window and configuration."""
     frame = data.frame
     return {
         "package_version": __version__,
@@ -134,7 +136,7 @@ def build_classifier(
         destination_cities=icao_cities(frame),
         version=model_version(DelayClassifier.name, train_data, config_dict),
         metadata={
-            **_common_metadata(train_data, data, config_dict),
+            **common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
             "target": "departure delay (Fecha-O - Fecha-I) > 15 minutes",
             "threshold": fitted.threshold,
@@ -175,7 +177,7 @@ def build_minutes(
         destination_cities=icao_cities(frame),
         version=model_version(DelayMinutes.name, train_data, config_dict),
         metadata={
-            **_common_metadata(train_data, data, config_dict),
+            **common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
             "target": "departure delay in minutes (Fecha-O - Fecha-I)",
             "outputs": {

@@ -12,13 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-#: The deployed API's resources (infra/ declares the same tree).
-RESOURCES: tuple[str, ...] = (
-    "/health",
-    "/models",
-    "/models/{model_name}",
-    "/inference/{model_name}",
-)
+from challenge_neuralworks import routes
+
+#: The deployed API's resources (infra/ declares the same tree), from the routes declaration.
+RESOURCES: tuple[str, ...] = routes.resources()
 
 #: The methods an API Gateway ``ANY`` method stands for; anything else has no method to match.
 ANY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})

@@ -17,7 +17,7 @@ from challenge_neuralworks.local.app import GatewayApp
 from challenge_neuralworks.local.config import DEFAULT_API_KEY, DEFAULT_STAGE, GatewayConfig
 from challenge_neuralworks.local.testing import serve_in_thread
 
-SERVED_MODELS = ["delay", "delay_minutes"]
+SERVED_MODELS = ["delay", "delay_minutes", "delay_nowcast"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,181 @@
+"""The nowcast's trainer: a data set in, a servable ``delay_nowcast`` with its manifest out.
+
+Training-time only. Evaluation follows the temporal protocol of the delay family (train on
+flights scheduled up to 2017-10-31, test on November-December) at fixed leads: each test flight
+is predicted ``L`` hours before its scheduled time from the departures whose actual time is at
+or before that moment (the whole file is the feed; nothing later is visible), for both request
+shapes, next to the schedule-only answer on the same rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from challenge_neuralworks.delay.build import (
+    common_metadata,
+    flight_types,
+    icao_cities,
+    model_version,
+    restrict,
+)
+from challenge_neuralworks.delay.evaluate import classification_metrics, protocol_splits
+from challenge_neuralworks.delay.features import columns_from_frame
+from challenge_neuralworks.delay.train import blank_optional
+from challenge_neuralworks.model import Trainer
+from challenge_neuralworks.nowcast.model import NowcastClassifier
+from challenge_neuralworks.nowcast.train import (
+    FAST_NOWCAST_CONFIG,
+    FittedNowcast,
+    NowcastConfig,
+    departure_log,
+    fit_nowcast,
+)
+
+if TYPE_CHECKING:
+    from challenge_neuralworks.data import Flights
+
+#: The leads (hours before the scheduled departure) every evaluation reports.
+EVALUATION_LEADS: Final[tuple[float, ...]] = (0.5, 1.0, 2.0, 6.0, 24.0)
+
+
+def lead_label(hours: float) -> str:
+    """``0.5h``, ``2h``: the key of one lead in the metrics."""
+    return f"{hours:g}h"
+
+
+def evaluate_nowcast(
+    data: Flights,
+    config: NowcastConfig,
+    *,
+    leads: tuple[float, ...] = EVALUATION_LEADS,
+    fitted: FittedNowcast | None = None,
+) -> dict[str, Any]:
+    """The temporal protocol's metrics at each lead and for the schedule-only answer.
+
+    ``fitted`` (a model fitted on the protocol's train side, e.g. by a notebook) skips the fit.
+    """
+    from challenge_neuralworks.data import scheduled_view
+
+    frame = data.frame
+    split = protocol_splits(frame)["temporal"]
+    columns = columns_from_frame(scheduled_view(data))
+    delayed = frame["delayed"].to_numpy(np.int64)
+    train, test = columns.take(split.train), columns.take(split.test)
+    if fitted is None:
+        train_log = departure_log(frame.iloc[split.train])
+        fitted = fit_nowcast(train, delayed[split.train], train_log, config)
+    feed = departure_log(frame)
+    labels = delayed[split.test]
+    rate = float(delayed[split.train].mean())
+    shapes = {"full": test, "basic": blank_optional(test)}
+
+    def metrics(probability: np.ndarray, threshold: float) -> dict[str, float]:
+        return classification_metrics(labels, probability, threshold, rate)
+
+    return {
+        "train_rows": len(split.train),
+        "test_rows": len(split.test),
+        "train_delay_rate": rate,
+        "test_delay_rate": float(labels.mean()),
+        "leads": {
+            lead_label(lead): {
+                shape: metrics(fitted.predict_proba(flights, feed, lead), fitted.threshold)
+                for shape, flights in shapes.items()
+            }
+            for lead in leads
+        },
+        "schedule_only": {
+            shape: metrics(fitted.schedule_proba(flights), fitted.schedule_threshold)
+            for shape, flights in shapes.items()
+        },
+    }
+
+
+def build_nowcast(
+    data: Flights,
+    *,
+    train_until: str | None = None,
+    config: NowcastConfig | None = None,
+    evaluate: bool = True,
+) -> NowcastClassifier:
+    """Fit ``delay_nowcast`` on ``data`` (up to ``train_until``); its metrics come from the
+    temporal protocol run with the same config on the full file."""
+    from challenge_neuralworks.data import scheduled_view
+
+    config = config or NowcastConfig()
+    train_data = restrict(data, train_until)
+    frame = train_data.frame
+    fitted = fit_nowcast(
+        columns_from_frame(scheduled_view(train_data)),
+        frame["delayed"].to_numpy(np.int64),
+        departure_log(frame),
+        config,
+    )
+    config_dict = config.as_dict()
+    model = NowcastClassifier(
+        encoder=fitted.encoder,
+        schedule=fitted.schedule,
+        schedule_threshold=fitted.schedule_threshold,
+        live=fitted.live,
+        ensemble=fitted.ensemble,
+        threshold=fitted.threshold,
+        min_lead_hours=config.min_lead_hours,
+        max_lead_hours=config.max_lead_hours,
+        flight_types=flight_types(frame),
+        destination_cities=icao_cities(frame),
+        version=model_version(NowcastClassifier.name, train_data, config_dict),
+        metadata={
+            **common_metadata(train_data, data, config_dict),
+            "features": list(fitted.encoder.features),
+            "live_features": list(fitted.live.features),
+            "departures_lookback_hours": fitted.live.lookback / 3600,
+            "target": "departure delay (Fecha-O - Fecha-I) > 15 minutes",
+            "threshold": fitted.threshold,
+            "schedule_threshold": fitted.schedule_threshold,
+            "threshold_rule": config.threshold_rule,
+            "trees": fitted.ensemble.n_trees,
+            "metrics": {"temporal": evaluate_nowcast(data, config)} if evaluate else {},
+            "protocols": ["temporal"] if evaluate else [],
+        },
+    )
+    model.metadata["allowed_values"] = model.allowed_values()
+    return model
+
+
+class NowcastTrainer(Trainer):
+    """Trains and evaluates ``delay_nowcast`` (:class:`NowcastClassifier`)."""
+
+    model = NowcastClassifier
+
+    def default_config(self) -> NowcastConfig:
+        """The adopted recipe (notebooks/02_improvements.ipynb, last section)."""
+        return NowcastConfig()
+
+    def fast_config(self) -> NowcastConfig:
+        """Fewer, shallower trees, two folds."""
+        return FAST_NOWCAST_CONFIG
+
+    def fit(
+        self,
+        data: Flights,
+        *,
+        config: NowcastConfig | None = None,
+        train_until: str | None = None,
+        evaluate: bool = True,
+    ) -> NowcastClassifier:
+        """See :func:`build_nowcast`."""
+        return build_nowcast(data, train_until=train_until, config=config, evaluate=evaluate)
+
+    def evaluate(
+        self, data: Flights, *, config: NowcastConfig | None = None, out_dir: Path | None = None
+    ) -> dict[str, Any]:
+        """The temporal protocol at every lead (no charts)."""
+        config = config or self.default_config()
+        return {
+            "model": self.model.name,
+            "config": config.as_dict(),
+            "protocols": {"temporal": evaluate_nowcast(data, config)},
+        }
