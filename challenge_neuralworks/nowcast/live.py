@@ -201,22 +201,27 @@ class DepartureLog:
         ]
 
     @cached_property
-    def _by_flight_day(self) -> dict[tuple[str, int], int]:
-        """(flight key, scheduled day number) -> position (the last report wins)."""
-        days = self.scheduled // DAY
-        return {
-            (key, int(day)): i
-            for i, (key, day) in enumerate(zip(self._flight_keys, days.tolist(), strict=True))
-            if key is not None
-        }
+    def _by_flight_day(self) -> dict[tuple[str, int], list[int]]:
+        """(flight key, scheduled day number) -> positions (a flight number may be scheduled
+        more than once a day)."""
+        index: dict[tuple[str, int], list[int]] = {}
+        days = (self.scheduled // DAY).tolist()
+        for i, (key, day) in enumerate(zip(self._flight_keys, days, strict=True)):
+            if key is not None:
+                index.setdefault((key, day), []).append(i)
+        return index
 
     # ------------------------------------------------------------------ queries
     def same_flight_days_before(
         self, flights: FlightColumns, scheduled: np.ndarray, as_of: np.ndarray, days: int
     ) -> np.ndarray:
         """Delay (minutes, clipped) of the same airline and flight number scheduled ``days``
-        days earlier, if it had left by ``as_of``; NaN otherwise (no such flight, not reported,
-        or not left yet)."""
+        days earlier, among those that had left by ``as_of`` the one scheduled closest to the
+        same time of day; NaN when none had (no such flight, not reported, or not left yet).
+
+        Only departures at or before ``as_of`` are candidates, so nothing reported later can
+        change the answer, not even by being a closer match.
+        """
         out = np.full(len(flights), np.nan)
         index = self._by_flight_day
         target_days = (scheduled // DAY - days).tolist()
@@ -225,9 +230,15 @@ class DepartureLog:
         ):
             if number is None:
                 continue
-            position = index.get((flight_key(airline, number), day))
-            if position is not None and self.actual[position] <= as_of[i]:
-                out[i] = self._clipped[position]
+            left = [
+                p
+                for p in index.get((flight_key(airline, number), day), ())
+                if self.actual[p] <= as_of[i]
+            ]
+            if left:
+                target = scheduled[i] - days * DAY
+                closest = min(left, key=lambda p: (abs(self.scheduled[p] - target), p))
+                out[i] = self._clipped[closest]
         return out
 
     def last(self, as_of: np.ndarray, k: int) -> Window:

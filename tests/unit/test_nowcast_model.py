@@ -83,8 +83,22 @@ def test_the_reason_for_no_live_context_is_stated(model: NowcastClassifier) -> N
         assert result["context"]["scl_last_3h"] is None
     live = answer(model, soon, Context(now=NOW, departures=reported))
     assert (live["context"]["mode"], live["context"]["reason"]) == ("live", None)
-    yesterday = answer(model, flight(NOW_LOCAL - dt.timedelta(hours=20)), live_context(model))
-    assert yesterday["context"]["mode"] == "live"  # scheduled within PAST_SLACK: still live
+    # a flight that should have left 20 hours ago (within PAST_SLACK) is still predicted live,
+    # as of 30 minutes before its scheduled time, from the departures before that
+    two_days = [
+        Departure("Sky Airline", str(i), when - dt.timedelta(minutes=5), when, "Calama")
+        for i in range(72)
+        for when in [NOW_LOCAL - dt.timedelta(minutes=40 * i)]
+    ]
+    context = Context(now=NOW, departures=snapshot(two_days, model.departures_lookback))
+    yesterday = answer(model, flight(NOW_LOCAL - dt.timedelta(hours=20)), context)["context"]
+    assert (yesterday["mode"], yesterday["lead_hours"]) == ("live", 0.5)
+    assert yesterday["departures_seen"] == sum(
+        NOW_LOCAL - dt.timedelta(hours=44, minutes=30)
+        < d.actual
+        <= NOW_LOCAL - dt.timedelta(hours=20, minutes=30)
+        for d in two_days
+    )
 
 
 def live_context(model: NowcastClassifier) -> Context:
