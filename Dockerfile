@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Lambda container image: runtime dependencies only (numpy, dill, pydantic, awslambdaric and their
-# dependencies from the hash-pinned requirements/runtime.txt), the package and the model artifacts.
+# Lambda container image: runtime dependencies only (numpy, pydantic, Powertools, awslambdaric and
+# their dependencies from the hash-pinned requirements/runtime.txt), the package and the model artifacts.
 # Build for Lambda (single-platform manifest, no attestations Lambda cannot read):
 #   docker build --platform linux/amd64 --provenance=false -t cnw:local .
 # Local run with the Runtime Interface Emulator: docs/infra.md.

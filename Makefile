@@ -95,16 +95,38 @@ lock-checkov: uv ## re-resolve requirements/checkov.txt from requirements/checko
 		-o requirements/checkov.txt
 
 .PHONY: infra-check
-infra-check: install checkov-venv ## static checks of infra/, workflows and Dockerfile only
+infra-check: install checkov-venv ## the infra tests only: static checks, terraform init/validate/test, moto e2e, deploy
 	$(PY) -m pytest tests/infra -q
 
+# The Terraform tests init from a filesystem mirror of hashicorp/aws (no registry access needed at
+# test time). Where the registry is reachable, these fill the mirror and re-lock the providers.
+TF_MIRROR ?= $(HOME)/.terraform.d/plugins
+
+.PHONY: terraform-mirror
+terraform-mirror: ## fill a provider mirror for the Terraform tests (needs registry access; TF_MIRROR=dir)
+	terraform -chdir=infra providers mirror -platform=linux_amd64 "$(TF_MIRROR)"
+	@echo "export CNW_TF_PROVIDER_MIRROR=$(TF_MIRROR)  # if it is not one of the default locations"
+
+.PHONY: terraform-lock
+terraform-lock: ## re-lock every root's providers for linux and macOS (needs registry access)
+	for root in infra infra/bootstrap infra/bootstrap/tfc; do \
+	  terraform -chdir=$$root providers lock -platform=linux_amd64 -platform=darwin_amd64 -platform=darwin_arm64; \
+	done
+
+.PHONY: routes
+routes: install ## regenerate infra/routes.json from challenge_neuralworks/routes.py (Terraform reads it)
+	$(PY) -m challenge_neuralworks.routes > infra/routes.json
+
+CANARY ?= 10
+BAKE ?= 300s
+
 .PHONY: deploy
-deploy: install ## roll IMAGE out to FUNCTION's live alias (SMOKE_URL optional; key in CNW_API_KEY)
+deploy: install ## canary rollout of IMAGE to FUNCTION (CANARY=10 BAKE=300s; SMOKE_URL optional, key in CNW_API_KEY)
 	$(PY) -m challenge_neuralworks deploy --function "$(FUNCTION)" --image "$(IMAGE)" \
-		$(if $(SMOKE_URL),--smoke-url "$(SMOKE_URL)")
+		--canary "$(CANARY)" --bake "$(BAKE)" $(if $(SMOKE_URL),--smoke-url "$(SMOKE_URL)")
 
 .PHONY: test
-test: install lint checkov-venv poetry-venv ## everything CI checks: lint, unit/api/runtime/infra tests, notebooks
+test: install lint checkov-venv poetry-venv ## everything CI checks: lint, unit/api/runtime/infra (Terraform too) tests, notebooks
 	@# exit code 5 means pytest collected nothing: that is a broken test tree, never a pass.
 	$(PY) -m pytest || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: failing on purpose"; exit $$rc; }
 
@@ -117,6 +139,10 @@ train: install ## retrain every registered model into models/ (then the API docs
 .PHONY: evaluate
 evaluate: install ## both protocols' metrics and charts into docs/evaluation/<model>/
 	$(PY) -m challenge_neuralworks evaluate --all
+
+.PHONY: monitoring-report
+monitoring-report: install ## docs/monitoring/: train Jan-Oct, capture Nov-Dec through the twin, monitor
+	$(PY) -m challenge_neuralworks.monitor.backtest
 
 .PHONY: docs
 docs: install ## regenerate docs/openapi.yaml and docs/api.md (after `make train` too)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("challenge_neuralworks.local.cli", "run the local API Gateway twin"),
     "invoke": ("challenge_neuralworks.commands.invoke", "run the Lambda handler on one event"),
     "deploy": ("challenge_neuralworks.deploy", "roll a new image out to a Lambda alias"),
+    "monitor": ("challenge_neuralworks.commands.monitor", "drift and quality report of captures"),
 }
 
 

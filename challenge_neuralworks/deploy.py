@@ -1,35 +1,40 @@
-"""``deploy``: roll a new container image out to a Lambda alias, never serving an untested one.
+"""``deploy``: roll a new container image out to a Lambda alias progressively, never serving an
+untested one, and roll back by itself.
 
 Why this exists instead of ``terraform apply``: Terraform creates the function and its ``live``
-alias and then ignores the image and the alias' version (docs/infra.md). Traffic only ever reaches
-the alias, so a rollout is: point ``$LATEST`` at the new image, wait until Lambda has pulled it,
-publish an immutable version, prove that *this version* answers a real prediction, and only then
-move the alias. A failed check leaves the alias where it was and exits non-zero with the reason.
+alias and then ignores the image and the alias' versions (docs/infra.md). Traffic only ever
+reaches the alias, so a rollout is the field's canary (AWS SAM's ``DeploymentPreference`` /
+CodeDeploy ``Canary10Percent5Minutes``, done with the Lambda API itself):
 
-Two smoke checks, because they prove different things:
+1. point ``$LATEST`` at the new image, wait until Lambda has pulled it, publish an immutable
+   version (pinned by ``CodeSha256``);
+2. smoke-test *that version* by invoking it directly with the proxy event of
+   ``POST /inference/delay`` (no client has seen it yet);
+3. shift a weighted alias: ``--canary`` percent of requests to the new version, the rest stays on
+   the old one; wait for provisioned concurrency to be ``READY`` when the alias has some;
+4. bake for ``--bake``, polling the rollout alarms (the function's errors, throttles and p99
+   duration, the API's 5XX rate: the function's ``RolloutAlarms`` tag, set by Terraform); any
+   alarm in ``ALARM`` moves all traffic back to the old version and exits 1;
+5. shift 100% to the new version, then (``--smoke-url``) smoke-test through API Gateway with an
+   API key; a failure rolls back too.
 
-* before the alias moves, the published version is invoked directly with the same API Gateway proxy
-  event ``POST /inference/delay`` produces (no client ever sees an untested version);
-* with ``--smoke-url``, after the alias moves, the same prediction goes through API Gateway with an
-  API key (key, usage plan, integration and permission all work); if that fails the alias is moved
-  back to the version it had.
-
-boto3 is imported lazily: it is in the ``deploy`` extra, not in the Lambda image.
+Time is injectable (:class:`Clock`) so tests bake in simulated minutes. boto3 is imported lazily:
+it is in the ``deploy`` extra, not in the Lambda image.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from challenge_neuralworks.schemas import EXAMPLE_FLIGHT
 
@@ -47,7 +52,6 @@ _ECR_IMAGE_URI = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))$"
 )
 _MUTABLE_TAGS = frozenset({"latest"})
-_PROBABILITY_SUM_TOLERANCE = 1e-6
 
 
 class DeployError(Exception):
@@ -64,6 +68,14 @@ class InvalidInputError(DeployError):
 
 class SmokeTestError(DeployError):
     """The new version did not answer a valid prediction."""
+
+
+class RolledBackError(DeployError):
+    """Traffic had moved, a gate failed (alarm, smoke test, provisioned concurrency), and all of
+    it is back on the previous version."""
+
+    #: What happened until the rollback, for the log (seconds since the start, event).
+    timeline: list[tuple[float, str]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,68 @@ class RolloutResult:
     previous_version: str | None
     version: str
     smoke: list[str] = field(default_factory=list)
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+
+
+class Clock(Protocol):
+    """Where a rollout reads the time and waits (tests pass a simulated one)."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic scale."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic`` and ``time.sleep``."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class CanaryPlan:
+    """How traffic moves: ``percent`` of requests for ``bake_seconds``, then all of them.
+
+    ``percent = 100`` shifts everything at once and watches the alarms for ``bake_seconds`` after.
+    """
+
+    percent: float = 10.0
+    bake_seconds: float = 300.0
+    poll_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.percent <= 100:
+            raise InvalidInputError(f"--canary must be in (0, 100] percent, got {self.percent}")
+        if self.bake_seconds < 0 or self.poll_seconds <= 0:
+            raise InvalidInputError("--bake must be >= 0 and --poll > 0")
+
+    def steps(self) -> list[tuple[float, float]]:
+        """(weight of the new version, seconds to watch the alarms at that weight)."""
+        if self.percent >= 100:
+            return [(1.0, self.bake_seconds)]
+        return [(self.percent / 100.0, self.bake_seconds), (1.0, 0.0)]
+
+
+class Timeline:
+    """Timestamped events of one rollout (seconds since its start), echoed to ``log``."""
+
+    def __init__(self, clock: Clock, log: Callable[[str], None]) -> None:
+        self._clock = clock
+        self._start = clock.now()
+        self._log = log
+        self.events: list[tuple[float, str]] = []
+
+    def __call__(self, event: str) -> None:
+        elapsed = self._clock.now() - self._start
+        self.events.append((elapsed, event))
+        self._log(f"[{elapsed:7.1f}s] {event}")
 
 
 #: A smoke check gets the published version; returns a one-line summary or raises SmokeTestError.
@@ -129,28 +203,23 @@ def parse_image_uri(uri: str) -> ImageUri:
 
 
 def check_prediction_response(status: int, body: str) -> str:
-    """Accept only a 200 whose ``prediction`` is a probability pair that sums to 1."""
+    """Accept only a 200 that is a valid answer of the ``delay`` model (the published response
+    model: a probability pair summing to 1, the decision at the threshold, model and version)."""
+    from pydantic import ValidationError
+
+    from challenge_neuralworks.schemas import DelayPrediction, validate_answer
+
     if status != 200:
         raise SmokeTestError(f"expected HTTP 200, got {status}: {body[:300]}")
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise SmokeTestError(f"response body is not JSON ({exc}): {body[:300]}") from exc
-    prediction = payload.get("prediction") if isinstance(payload, dict) else None
-    if (
-        not isinstance(prediction, list)
-        or len(prediction) != 2
-        or not all(
-            isinstance(p, int | float) and not isinstance(p, bool) and 0.0 <= p <= 1.0
-            for p in prediction
-        )
-    ):
-        raise SmokeTestError(f"'prediction' is not a pair of probabilities: {body[:300]}")
-    total = float(prediction[0]) + float(prediction[1])
-    if not math.isclose(total, 1.0, abs_tol=_PROBABILITY_SUM_TOLERANCE):
-        raise SmokeTestError(f"'prediction' {prediction} sums to {total}, not 1")
-    version = payload.get("version", "?")
-    return f"prediction={prediction} model={payload.get('model', '?')} version={version}"
+        answer = validate_answer(DelayPrediction, json.loads(body))
+    except ValueError as exc:  # not JSON, or a ValidationError (a ValueError too)
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise SmokeTestError(f"not a valid prediction answer ({reason}): {body[:300]}") from None
+    payload = answer.model_dump()
+    return (
+        f"prediction={payload['prediction']} model={payload['model']} version={payload['version']}"
+    )
 
 
 def inference_proxy_event(model: str = "delay", stage: str = "smoke") -> dict[str, Any]:
@@ -261,6 +330,111 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+def parse_duration(text: str) -> float:
+    """``"300s"``, ``"5m"``, ``"1h"`` or plain seconds (``"90"``) -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if match is None:
+        raise InvalidInputError(f"not a duration: {text!r} (use e.g. 300s, 5m, 1h)")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+#: The tag Terraform puts on the function: space-separated names of the alarms a bake watches.
+ROLLOUT_ALARMS_TAG = "RolloutAlarms"
+
+
+class AlarmGate:
+    """The alarms a bake watches, read with ``cloudwatch:DescribeAlarms``."""
+
+    def __init__(self, cloudwatch: Any, names: Sequence[str]) -> None:
+        if not names:
+            raise InvalidInputError("no rollout alarms to watch")
+        self._client = cloudwatch
+        self.names = list(dict.fromkeys(names))
+
+    def states(self) -> dict[str, str]:
+        """Alarm name -> state (OK, ALARM, INSUFFICIENT_DATA); refuses alarms that do not exist."""
+        found: dict[str, str] = {}
+        for start in range(0, len(self.names), 100):  # DescribeAlarms takes at most 100 names
+            answer = self._client.describe_alarms(
+                AlarmNames=self.names[start : start + 100],
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+            )
+            for alarm in [*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", [])]:
+                found[alarm["AlarmName"]] = alarm["StateValue"]
+        missing = [name for name in self.names if name not in found]
+        if missing:
+            raise DeployError(
+                f"rollout alarms not found: {', '.join(missing)} (apply infra/ first)"
+            )
+        return found
+
+    def firing(self) -> list[str]:
+        """Names of the alarms in ALARM (INSUFFICIENT_DATA is not a failure: no traffic yet)."""
+        return [name for name, state in self.states().items() if state == "ALARM"]
+
+
+def rollout_alarm_names(client: Any, function_arn: str) -> list[str]:
+    """The function's ``RolloutAlarms`` tag, split (empty when the tag is absent)."""
+    tags = client.list_tags(Resource=function_arn).get("Tags", {})
+    return tags.get(ROLLOUT_ALARMS_TAG, "").split()
+
+
+class ProvisionedConcurrency:
+    """Waits until the alias' provisioned concurrency is READY after each alias update.
+
+    Lambda re-allocates an alias' provisioned concurrency to the versions it routes to (by weight)
+    every time the alias changes; until the status is READY again the new version's share runs on
+    cold on-demand instances, or, if allocation FAILED, not at all as intended.
+    """
+
+    def __init__(
+        self, client: Any, function_name: str, alias: str, clock: Clock, timeout: float
+    ) -> None:
+        self._client = client
+        self._function = function_name
+        self._alias = alias
+        self._clock = clock
+        self._timeout = timeout
+        self.configured = self._status() is not None
+
+    def _status(self) -> dict[str, Any] | None:
+        try:
+            return self._client.get_provisioned_concurrency_config(
+                FunctionName=self._function, Qualifier=self._alias
+            )
+        except Exception as exc:
+            # No configuration, or no alias yet (--create-alias): nothing to wait for.
+            if _client_error_code(exc) in {
+                "ProvisionedConcurrencyConfigNotFoundException",
+                "ResourceNotFoundException",
+            }:
+                return None
+            raise
+
+    def wait_ready(self, poll: float = 10.0) -> str:
+        """Block until READY; raise DeployError on FAILED or after the timeout."""
+        if not self.configured:
+            return "no provisioned concurrency"
+        deadline = self._clock.now() + self._timeout
+        while True:
+            config = self._status() or {}
+            status = config.get("Status")
+            if status == "READY":
+                available = config.get("AvailableProvisionedConcurrentExecutions")
+                return f"provisioned concurrency READY ({available} available)"
+            if status == "FAILED":
+                raise DeployError(
+                    f"provisioned concurrency of {self._function}:{self._alias} FAILED: "
+                    f"{config.get('StatusReason', 'no reason given')}"
+                )
+            if self._clock.now() >= deadline:
+                raise DeployError(
+                    f"provisioned concurrency of {self._function}:{self._alias} not READY after "
+                    f"{self._timeout:.0f}s (status {status})"
+                )
+            self._clock.sleep(poll)
+
+
 def _get_function(client: Any, function_name: str) -> dict[str, Any]:
     try:
         return client.get_function(FunctionName=function_name)["Configuration"]
@@ -282,15 +456,6 @@ def _get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | 
         raise DeployError(f"cannot read alias {alias!r}: {_describe(exc)}") from exc
 
 
-def _point_alias(
-    client: Any, function_name: str, alias: str, version: str, revision_id: str | None
-) -> dict[str, Any]:
-    guard = {"RevisionId": revision_id} if revision_id else {}
-    return client.update_alias(
-        FunctionName=function_name, Name=alias, FunctionVersion=version, **guard
-    )
-
-
 def _preflight(
     client: Any, function_name: str, image: ImageUri, alias: str, create_alias: bool
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -310,6 +475,13 @@ def _preflight(
         raise DeployError(
             f"alias {alias!r} does not exist on {function_name!r}: Terraform creates it "
             "(apply infra/ first) or pass --create-alias"
+        )
+    weights = ((current_alias or {}).get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    if weights:
+        raise DeployError(
+            f"alias {alias!r} is split between versions ({current_alias['FunctionVersion']} + "
+            f"{weights}): an earlier rollout did not finish. Move it to one version first "
+            f"(aws lambda update-alias --routing-config AdditionalVersionWeights={{}} ...)"
         )
     return config, current_alias
 
@@ -353,15 +525,116 @@ def _update_and_publish(
     return PublishedVersion(function_name, published["Version"], published["FunctionArn"])
 
 
-def _undo_shift(
-    client: Any, function_name: str, alias: str, previous: str | None, moved: dict[str, Any] | None
-) -> str:
-    """Put the alias back where it was before this rollout; returns what was done."""
-    if previous is None:
-        client.delete_alias(FunctionName=function_name, Name=alias)
-        return f"alias {alias} removed again"
-    _point_alias(client, function_name, alias, previous, (moved or {}).get("RevisionId"))
-    return f"alias {alias} moved back to {previous}"
+class AliasRouter:
+    """Moves one alias between two versions (weights included), guarded by its RevisionId."""
+
+    def __init__(
+        self, client: Any, function_name: str, alias: str, current: dict[str, Any] | None
+    ) -> None:
+        self._client = client
+        self._function = function_name
+        self.alias = alias
+        self._revision = (current or {}).get("RevisionId")
+        self.existed = current is not None
+
+    def route(self, base: str, extra: str | None = None, weight: float = 0.0) -> None:
+        """All traffic to ``base``, or ``weight`` of it to ``extra`` and the rest to ``base``."""
+        weights = {extra: round(weight, 4)} if extra is not None and 0 < weight < 1 else {}
+        if not self.existed:
+            answer = self._client.create_alias(
+                FunctionName=self._function,
+                Name=self.alias,
+                FunctionVersion=base,
+                RoutingConfig={"AdditionalVersionWeights": weights},
+            )
+            self.existed = True
+        else:
+            guard = {"RevisionId": self._revision} if self._revision else {}
+            answer = self._client.update_alias(
+                FunctionName=self._function,
+                Name=self.alias,
+                FunctionVersion=base,
+                RoutingConfig={"AdditionalVersionWeights": weights},
+                **guard,
+            )
+        self._revision = answer.get("RevisionId")
+
+    def remove(self) -> None:
+        """Delete the alias this rollout created (nothing served before it)."""
+        self._client.delete_alias(FunctionName=self._function, Name=self.alias)
+
+
+def _bake(
+    gate: AlarmGate | None, seconds: float, poll: float, clock: Clock, event: Timeline
+) -> None:
+    """Watch the alarms for ``seconds``; raise DeployError naming the first that fires."""
+    if gate is None or seconds <= 0:
+        return
+    deadline = clock.now() + seconds
+    event(f"bake {seconds:.0f}s: watching {', '.join(gate.names)} every {poll:.0f}s")
+    while True:
+        firing = gate.firing()
+        if firing:
+            raise DeployError(f"alarm in ALARM during the bake: {', '.join(firing)}")
+        remaining = deadline - clock.now()
+        if remaining <= 0:
+            event("bake passed: no alarm fired")
+            return
+        clock.sleep(min(poll, remaining))
+
+
+class _TrafficShift:
+    """Moves the alias from ``previous`` to ``version`` step by step, and back on failure."""
+
+    def __init__(
+        self,
+        router: AliasRouter,
+        warm: ProvisionedConcurrency,
+        previous: str | None,
+        version: str,
+        event: Timeline,
+    ) -> None:
+        self._router = router
+        self._warm = warm
+        self._previous = previous
+        self._version = version
+        self._event = event
+
+    def run(self, canary: CanaryPlan, alarms: AlarmGate | None, clock: Clock) -> None:
+        """Each canary step: route, wait for provisioned concurrency, bake; roll back on failure."""
+        alias, new, old = self._router.alias, self._version, self._previous
+        # A new alias has no old version to split with: everything at once, then the bake.
+        steps = canary.steps() if old is not None else [(1.0, canary.bake_seconds)]
+        for weight, bake in steps:
+            try:
+                if weight < 1 and old is not None:  # (old is None only with steps of 1.0)
+                    self._router.route(old, new, weight)
+                    self._event(f"shift: {weight:.0%} of {alias} to {new}, rest on {old}")
+                else:
+                    self._router.route(new)
+                    self._event(f"shift: 100% of {alias} to {new}")
+                self._event(self._warm.wait_ready())
+                _bake(alarms, bake, canary.poll_seconds, clock, self._event)
+            except DeployError as exc:
+                raise self.roll_back(str(exc)) from exc
+
+    def roll_back(self, reason: str) -> RolledBackError:
+        """Route everything to the previous version (or remove a new alias); the error to raise."""
+        alias = self._router.alias
+        if self._previous is None:
+            self._router.remove()
+            state = f"alias {alias} removed again"
+        else:
+            self._router.route(self._previous)
+            state = f"all traffic back on version {self._previous}"
+            try:
+                state += f" ({self._warm.wait_ready()})"
+            except DeployError as exc:
+                state += f" (but {exc})"
+        self._event(f"ROLLBACK: {reason}; {state}")
+        error = RolledBackError(f"{reason}; rolled back: {state}")
+        error.timeline = self._event.events
+        return error
 
 
 def rollout(
@@ -372,48 +645,64 @@ def rollout(
     *,
     pre_shift: SmokeCheck,
     post_shift: SmokeCheck | None = None,
+    alarms: AlarmGate | None = None,
+    canary: CanaryPlan | None = None,
+    clock: Clock | None = None,
     create_alias: bool = False,
+    provisioned_timeout: float = 900.0,
     wait_delay: int = 5,
     wait_attempts: int = 120,
     log: Callable[[str], None] = print,
 ) -> RolloutResult:
-    """Update, wait, publish, smoke-test, move the alias (and verify after, if asked).
+    """Update, publish, smoke-test, shift by canary steps watching ``alarms``, verify; roll back.
 
-    ``client`` is a boto3 Lambda client. The alias only moves after ``pre_shift`` accepted the
-    published version; if ``post_shift`` then fails, the alias goes back to its previous version.
+    ``client`` is a boto3 Lambda client. No traffic moves before ``pre_shift`` accepted the
+    published version or while an alarm is already firing. Once traffic moved, any failed gate
+    (an alarm in ALARM during a bake, provisioned concurrency that does not become READY,
+    ``post_shift``) routes everything back to the previous version and raises RolledBackError.
     """
+    clock = clock or SystemClock()
+    event = Timeline(clock, log)
     image = parse_image_uri(image_uri)
     config, current_alias = _preflight(client, function_name, image, alias, create_alias)
     previous = current_alias["FunctionVersion"] if current_alias else None
     unchanged = f"alias {alias} unchanged at {previous}"
-    log(f"{function_name}: alias {alias} -> {previous or '(none)'}; deploying {image_uri}")
+    if alarms is not None:
+        firing = alarms.firing()  # also proves every alarm exists before anything changes
+        if firing:
+            raise DeployError(f"alarm already in ALARM before the rollout: {', '.join(firing)}")
+    event(f"{function_name}: alias {alias} -> {previous or '(none)'}; deploying {image_uri}")
 
     wait = {"Delay": wait_delay, "MaxAttempts": wait_attempts}
     published = _update_and_publish(client, config, image_uri, unchanged, wait)
     version = published.version
-    log(f"{function_name}: published version {version}")
-
+    event(f"published version {version}")
     result = RolloutResult(published.function_name, alias, image_uri, previous, version)
+    result.timeline = event.events
+
     try:
         result.smoke.append(pre_shift(published))
     except SmokeTestError as exc:
         raise SmokeTestError(f"smoke test of version {version} failed: {exc}; {unchanged}") from exc
-    log(f"smoke: {result.smoke[-1]}")
+    event(f"smoke (version {version} directly): {result.smoke[-1]}")
 
-    if current_alias is None:
-        client.create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
-        moved = None
+    warm = ProvisionedConcurrency(client, function_name, alias, clock, provisioned_timeout)
+    router = AliasRouter(client, function_name, alias, current_alias)
+    shift = _TrafficShift(router, warm, previous, version, event)
+    if version == previous:
+        event(f"version {version} already serves {alias}: nothing to shift")
     else:
-        moved = _point_alias(client, function_name, alias, version, current_alias.get("RevisionId"))
-    log(f"{function_name}: alias {alias} {previous or '(new)'} -> {version}")
+        shift.run(canary or CanaryPlan(), alarms, clock)
 
     if post_shift is not None:
         try:
             result.smoke.append(post_shift(published))
         except SmokeTestError as exc:
-            state = _undo_shift(client, function_name, alias, previous, moved)
-            raise SmokeTestError(f"post-rollout smoke test failed: {exc}; {state}") from exc
-        log(f"smoke: {result.smoke[-1]}")
+            if version == previous:
+                raise SmokeTestError(f"post-rollout smoke test failed: {exc}") from exc
+            raise shift.roll_back(f"post-rollout smoke test failed: {exc}") from exc
+        event(f"smoke (through the API): {result.smoke[-1]}")
+    event(f"done: {alias} serves version {version}")
     return result
 
 
@@ -431,10 +720,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--region", default=None, help="AWS region (default: the image URI's region)"
     )
     parser.add_argument(
+        "--canary",
+        type=float,
+        default=10.0,
+        help="percent of requests the new version gets during the bake (default 10; "
+        "100 shifts everything at once and watches the alarms for --bake after)",
+    )
+    parser.add_argument(
+        "--bake",
+        type=parse_duration,
+        default=300.0,
+        help="how long the canary runs while the alarms are watched (default 300s; e.g. 5m)",
+    )
+    parser.add_argument(
+        "--poll",
+        type=parse_duration,
+        default=30.0,
+        help="how often the alarms are read during the bake (default 30s)",
+    )
+    parser.add_argument(
+        "--alarms",
+        default=None,
+        help="comma-separated alarm names to watch (default: the function's RolloutAlarms tag, "
+        "which Terraform sets)",
+    )
+    parser.add_argument(
+        "--provisioned-timeout",
+        type=parse_duration,
+        default=900.0,
+        help="how long to wait for provisioned concurrency to be READY (default 15m)",
+    )
+    parser.add_argument(
         "--smoke-url",
         default=None,
-        help="API stage base URL (Terraform output invoke_url); after the alias moves, "
-        "POST {URL}/inference/MODEL with the API key from --api-key-env, move back on failure",
+        help="API stage base URL (Terraform output invoke_url); after the shift to 100%%, "
+        "POST {URL}/inference/MODEL with the API key from --api-key-env, roll back on failure",
     )
     parser.add_argument(
         "--api-key-env",
@@ -449,10 +769,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run a rollout from parsed arguments; returns the process exit code."""
+def run(
+    args: argparse.Namespace, clock: Clock | None = None, log: Callable[[str], None] = print
+) -> int:
+    """Run a rollout from parsed arguments; returns the process exit code.
+
+    ``clock`` and ``log`` are for tests (a simulated bake, the timeline as lines).
+    """
     try:
         image = parse_image_uri(args.image)
+        canary = CanaryPlan(args.canary, args.bake, args.poll)
         post_shift_key = None
         if args.smoke_url:
             post_shift_key = os.environ.get(args.api_key_env)
@@ -463,13 +789,25 @@ def run(args: argparse.Namespace) -> int:
         import boto3  # the deploy extra; never part of the Lambda image
         from botocore.exceptions import BotoCoreError, ClientError
 
-        client = boto3.client("lambda", region_name=args.region or image.region)
+        region = args.region or image.region
+        client = boto3.client("lambda", region_name=region)
         post_shift = (
             HttpSmokeCheck(args.smoke_url, post_shift_key, model=args.smoke_model)
             if args.smoke_url and post_shift_key
             else None
         )
         try:
+            if args.alarms is not None:
+                names = [name.strip() for name in args.alarms.split(",") if name.strip()]
+            else:
+                function_arn = _get_function(client, args.function)["FunctionArn"]
+                names = rollout_alarm_names(client, function_arn)
+            if not names:
+                raise DeployError(
+                    f"no alarms to watch: {args.function} has no {ROLLOUT_ALARMS_TAG} tag "
+                    "(apply infra/) and --alarms was not given"
+                )
+            gate = AlarmGate(boto3.client("cloudwatch", region_name=region), names)
             result = rollout(
                 client,
                 args.function,
@@ -477,7 +815,12 @@ def run(args: argparse.Namespace) -> int:
                 args.alias,
                 pre_shift=InvokeSmokeCheck(client, model=args.smoke_model),
                 post_shift=post_shift,
+                alarms=gate,
+                canary=canary,
+                clock=clock,
                 create_alias=args.create_alias,
+                provisioned_timeout=args.provisioned_timeout,
+                log=log,
             )
         except (BotoCoreError, ClientError) as exc:
             raise DeployError(f"AWS call failed: {_describe(exc)}") from exc

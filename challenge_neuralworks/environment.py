@@ -27,6 +27,9 @@ GATEWAY_CONFIG: Final[str] = "CNW_GATEWAY_CONFIG"
 #: The deployment stage the function serves (``dev``, ``prd``; the twin: its stage). A metric
 #: dimension and a field of every captured prediction.
 STAGE: Final[str] = "CNW_STAGE"
+#: Where the per-request EMF metrics go: ``stdout`` (default; Lambda turns them into CloudWatch
+#: metrics), ``off``, or a file path (the local twin, load tests).
+METRICS: Final[str] = "CNW_METRICS"
 #: Share of predictions captured (0.0 off .. 1.0 all; default 1.0 in dev, 0.1 in prd via Terraform).
 CAPTURE_SAMPLE: Final[str] = "CNW_CAPTURE_SAMPLE"
 #: Local only: write captured predictions to ``<dir>/<model>/<date>.jsonl`` instead of stdout.
@@ -45,6 +48,7 @@ ALL: Final[tuple[str, ...]] = (
     API_KEY,
     GATEWAY_CONFIG,
     STAGE,
+    METRICS,
     CAPTURE_SAMPLE,
     CAPTURE_DIR,
     DEPARTURES_TABLE,
@@ -63,6 +67,11 @@ def log_level(environ: Mapping[str, str] | None = None, default: str = "INFO") -
     """``$LOG_LEVEL`` upper-cased, or ``default``."""
     value = (os.environ if environ is None else environ).get(LOG_LEVEL)
     return (value or default).upper()
+
+
+def stage(environ: Mapping[str, str] | None = None) -> str:
+    """``$CNW_STAGE``, or ``local`` when the process runs outside a deployed stage."""
+    return (os.environ if environ is None else environ).get(STAGE) or "local"
 
 
 def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:

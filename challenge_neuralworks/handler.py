@@ -3,11 +3,11 @@
 Routes are declared once in :mod:`challenge_neuralworks.routes`; :func:`create_handler` binds
 each to the method of the same name on :class:`_Routes` in a Powertools
 ``APIGatewayRestResolver`` (routing, exception handlers, the 405s of every resource), with its
-dependencies injected: the model registry, the clock and the departures store (the live context
-of models that declare a ``departures_lookback``). Tests, the docs generator, the bench
-and the twin build the handler they need with :func:`create_handler`; the Lambda function uses
-the module-level default, built once per container at import (a warm container never reloads a
-model), from the environment (:mod:`challenge_neuralworks.environment`).
+dependencies injected: the model registry, the clock, the metrics and capture sinks and the
+departures store (the live context of models that declare a ``departures_lookback``). Tests, the
+docs generator, the bench and the twin build the handler they need with :func:`create_handler`;
+the Lambda function uses the module-level default, built once per container at import (a warm
+container never reloads a model), from the environment (:mod:`challenge_neuralworks.environment`).
 
 Every answer other than a prediction is an :class:`~challenge_neuralworks.errors.APIError`
 raised by a route and answered by one exception handler; anything else is a bug, logged with its
@@ -29,6 +29,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as _Rou
 from pydantic import ValidationError
 
 from challenge_neuralworks import __version__, routes
+from challenge_neuralworks.capture import Capture
 from challenge_neuralworks.departures import store_from_environment
 from challenge_neuralworks.departures.feed import DepartureFeed
 from challenge_neuralworks.departures.records import (
@@ -48,7 +49,7 @@ from challenge_neuralworks.errors import (
     clip,
     echo,
 )
-from challenge_neuralworks.logs import configure_logging, log_request
+from challenge_neuralworks.logs import configure_logging, log_request, request_fields
 from challenge_neuralworks.model import Context, Model
 from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
 from challenge_neuralworks.schemas import (
@@ -61,11 +62,19 @@ from challenge_neuralworks.schemas import (
     resolve_departure,
     validate_item,
 )
+from challenge_neuralworks.telemetry import (
+    UNKNOWN_MODEL,
+    Observation,
+    RequestMetrics,
+    metrics_from_environment,
+)
 
 logger = logging.getLogger("challenge_neuralworks.handler")
 
 LambdaHandler = Callable[[Any, Any], dict[str, Any]]
 
+#: Refusals that are captured like predictions: values the model does not know are drift.
+CAPTURED_REFUSALS = frozenset({"unknown_value"})
 #: The methods an API Gateway ``ANY`` method stands for: each resource answers the ones it does
 #: not declare with 405 and ``Allow``.
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -85,12 +94,16 @@ class _Routes:
         app: APIGatewayRestResolver,
         registry: Registry,
         clock: Callable[[], float],
+        capture: Capture,
         departures: DepartureStore | None,
     ) -> None:
         self._app = app
         self.registry = registry
         self._clock = clock
+        self._capture = capture
         self.departures = None if departures is None else DepartureFeed(departures)
+        #: What the request being served did (reset by the handler for each request).
+        self.observation = Observation()
 
     def health(self) -> Response:
         """Liveness and each model's state (manifests verified, nothing loaded); 503 when no
@@ -134,13 +147,45 @@ class _Routes:
         if "flights" in payload:
             batch = _batch(model, payload)
             context = self._context(model, explain or batch.explain)
-            items = batch.flights
-            parsed = [model.parse(item, f"flights[{i}]", context) for i, item in enumerate(items)]
-            results = model.predict(parsed, context)
+            prefixes = [f"flights[{i}]" for i in range(len(batch.flights))]
+            results = self._predict(model, batch.flights, prefixes, context)
             return {"predictions": results, "model": model.name, "version": model.version}
         context = self._context(model, explain)
-        (result,) = model.predict([model.parse(payload, "", context)], context)
+        (result,) = self._predict(model, [payload], [""], context)
         return {**result, "model": model.name, "version": model.version}
+
+    def _predict(
+        self, model: Model, items: list[Any], prefixes: list[str], context: Context
+    ) -> list[dict[str, Any]]:
+        """Validate and predict, timed and summarised for the request's metrics, captured
+        (sampled) for the drift monitor."""
+        started = time.perf_counter()
+        try:
+            parsed = [
+                model.parse(item, prefix, context)
+                for item, prefix in zip(items, prefixes, strict=True)
+            ]
+        except InputError as error:
+            if error.code in CAPTURED_REFUSALS:
+                self._capture_refusal(model, items, prefixes, error)
+            raise
+        results = model.predict(parsed, context)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if self._capture.enabled:
+            self._capture.record(
+                model=model,
+                event=self._app.current_event.raw_event,
+                context=self._app.lambda_context,
+                items=items,
+                parsed=parsed,
+                answers=results,
+                features=context.features[0] if context.features else None,
+            )
+        observation = self.observation
+        observation.model_ms = elapsed_ms
+        observation.predictions = len(results)
+        observation.summary = model.summary_metrics(results)
+        return results
 
     def _context(self, model: Model, explain: bool) -> Context:
         if explain and not model.explainable:
@@ -153,7 +198,12 @@ class _Routes:
         departures = None
         if model.departures_lookback and self.departures is not None:
             departures = self.departures.snapshot(now, model.departures_lookback)
-        return Context(now=now, explain=explain, departures=departures)
+        return Context(
+            now=now,
+            explain=explain,
+            features=[] if self._capture.enabled else None,
+            departures=departures,
+        )
 
     def report_departures(self) -> dict[str, Any]:
         """Store reported actual departures (idempotent; the live context of nowcasts)."""
@@ -193,13 +243,32 @@ class _Routes:
         self.departures.invalidate()
         return {"received": len(departures), "stored": result.stored, "expired": result.expired}
 
+    def _capture_refusal(
+        self, model: Model, items: list[Any], prefixes: list[str], error: InputError
+    ) -> None:
+        """Capture the refused item (a destination the model never saw is drift too)."""
+        if not self._capture.enabled:
+            return
+        field = error.field or ""
+        for item, prefix in zip(items, prefixes, strict=True):
+            if not prefix or field.startswith(prefix + "."):
+                self._capture.record_rejection(
+                    model=model,
+                    event=self._app.current_event.raw_event,
+                    context=self._app.lambda_context,
+                    item=item,
+                    error=error.body(),
+                )
+                return
+
     def _model(self, name: str) -> Model:
         # API Gateway passes the decoded path parameter; Powertools' route key is the raw one.
         parameters = self._app.current_event.raw_event.get("pathParameters") or {}
         name = parameters.get("model_name", name)
         try:
-            return self.registry.get(name)
+            model = self.registry.get(name)
         except ModelNotFoundError as exc:
+            self.observation.model = UNKNOWN_MODEL
             raise NotFoundError(
                 f"no model named {echo(name)}",
                 code="model_not_found",
@@ -207,21 +276,33 @@ class _Routes:
                 allowed=exc.available,
             ) from None
         except ModelUnavailableError as exc:
+            self.observation.model = name  # a directory of models/, not a client's string
             raise ServiceUnavailableError(exc.reason) from None
+        self.observation.model = model.name
+        self.observation.version = model.version
+        return model
 
 
 def create_handler(
     registry: Registry,
     *,
     clock: Callable[[], float] = time.time,
+    metrics: RequestMetrics | None = None,
+    capture: Capture | None = None,
     departures: DepartureStore | None = None,
 ) -> LambdaHandler:
     """A Lambda handler serving ``registry``'s models; ``clock`` (epoch seconds) is the "now"
-    of every request (it decides the year of a request that gives none); ``departures`` is the
-    store ``POST /departures`` writes and nowcasts read (``None``: that route answers 503 and
-    nowcasts predict from the schedule only)."""
+    of every request (it decides the year of a request that gives none); ``metrics`` receives
+    each request's observation (default: EMF where the environment says, see
+    :mod:`challenge_neuralworks.telemetry`); ``capture`` samples predictions for the drift
+    monitor (default: as the environment says, see :mod:`challenge_neuralworks.capture`);
+    ``departures`` is the store ``POST /departures`` writes and nowcasts read (``None``: that
+    route answers 503 and nowcasts predict from the schedule only)."""
     app = APIGatewayRestResolver(serializer=_dumps)
-    functions = _Routes(app, registry, clock, departures)
+    capture = capture or Capture.from_environment()
+    functions = _Routes(app, registry, clock, capture, departures)
+    metrics = metrics or metrics_from_environment()
+    invocations = 0
     for route in routes.ROUTES:
         app.route(routes.resolver_rule(route.path), route.method)(getattr(functions, route.name))
     for path in routes.resources():
@@ -229,42 +310,53 @@ def create_handler(
         others = [method for method in HTTP_METHODS if method not in allowed]
         app.route(routes.resolver_rule(path), others)(_method_not_allowed(path, allowed))
 
+    def answer(error: APIError) -> Response:
+        functions.observation.code = error.code
+        return _error_response(error)
+
     @app.not_found
     def _no_route(_: _RouteNotFound) -> Response:
         path = app.current_event.raw_event.get("path") or ""
-        error = NotFoundError(f"no route for {clip(str(path))}", code="route_not_found")
-        return _error_response(error)
+        return answer(NotFoundError(f"no route for {clip(str(path))}", code="route_not_found"))
 
     @app.exception_handler(APIError)
     def _api_error(error: APIError) -> Response:
-        return _error_response(error)
+        return answer(error)
 
     @app.exception_handler(Exception)
     def _bug(error: Exception) -> Response:
-        raw = app.current_event.raw_event
-        logger.exception(
-            "unhandled error",
-            extra={"request_id": _request_id(raw, app.lambda_context), "path": raw.get("path")},
-        )
-        return _error_response(InternalServerError("internal error; the request id is in the logs"))
+        logger.exception("unhandled error", extra={"path": app.current_event.raw_event.get("path")})
+        return answer(InternalServerError("internal error; the request id is in the logs"))
 
     def handle(event: Any, context: Any) -> dict[str, Any]:
+        nonlocal invocations
+        invocations += 1
         started = time.perf_counter()
         proxy_event = _proxy_event(event)
-        if proxy_event is None:
-            error = BadRequestError(
-                "the event is not an API Gateway REST proxy event", code="invalid_event"
+        functions.observation = observation = Observation()
+        fields = {
+            "function_request_id": getattr(context, "aws_request_id", None),
+            "apigw_request_id": _gateway_request_id(proxy_event),
+            "cold_start": invocations == 1,
+        }
+        with request_fields(fields):
+            if proxy_event is None:
+                error = BadRequestError(
+                    "the event is not an API Gateway REST proxy event", code="invalid_event"
+                )
+                observation.code = error.code
+                response = _single_value_headers(_proxy_response(error))
+            else:
+                response = _single_value_headers(app.resolve(proxy_event, context))
+            observation.status = response["statusCode"]
+            metrics.record(observation)
+            log_request(
+                request_id=fields["apigw_request_id"] or fields["function_request_id"] or "local",
+                method=(proxy_event or {}).get("httpMethod"),
+                path=(proxy_event or {}).get("path"),
+                status=observation.status,
+                latency_ms=(time.perf_counter() - started) * 1000,
             )
-            response = _single_value_headers(_proxy_response(error))
-        else:
-            response = _single_value_headers(app.resolve(proxy_event, context))
-        log_request(
-            request_id=_request_id(proxy_event or {}, context),
-            method=(proxy_event or {}).get("httpMethod"),
-            path=(proxy_event or {}).get("path"),
-            status=response["statusCode"],
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
         return response
 
     handle.registry = registry  # type: ignore[attr-defined]
@@ -348,10 +440,11 @@ def _string_map(value: Any) -> dict[str, str]:
     return {str(k): v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _request_id(event: Mapping[str, Any], context: Any) -> str:
-    request_context = event.get("requestContext")
-    from_gateway = request_context.get("requestId") if isinstance(request_context, dict) else None
-    return str(from_gateway or getattr(context, "aws_request_id", None) or "local")
+def _gateway_request_id(event: Mapping[str, Any] | None) -> str | None:
+    """API Gateway's ``requestContext.requestId`` (absent in direct invokes)."""
+    request_context = (event or {}).get("requestContext")
+    value = request_context.get("requestId") if isinstance(request_context, dict) else None
+    return clip(value, 128) if isinstance(value, str) else None
 
 
 def _body(event: Mapping[str, Any]) -> str | None:

@@ -95,6 +95,9 @@ class Context:
     #: Offline scoring (``predict --lead 2h``): predict each flight as if it were this many
     #: hours before its scheduled departure, instead of at ``now``.
     lead_hours: float | None = None
+    #: When a list, :meth:`Model.predict` appends the feature matrix it computed (one row per
+    #: item), so a prediction capture never computes the features a second time.
+    features: list[Any] | None = None
 
     @property
     def year(self) -> int:
@@ -163,6 +166,22 @@ class Model(ABC):
 
     def allowed_values(self) -> dict[str, list[Any]]:
         """Closed value sets of the request fields (published by ``GET /models/<name>``)."""
+        return {}
+
+    def feature_values(self, items: Sequence[Any], matrix: Any = None) -> list[dict[str, Any]]:
+        """The features each validated item was predicted from (name -> number, label or
+        ``None``), for prediction capture; ``matrix`` is what :meth:`predict` handed over in
+        ``Context.features``. Default: nothing recorded."""
+        return [{} for _ in items]
+
+    def input_values(self, item: Any) -> dict[str, Any]:
+        """One validated item as a flat JSON object (the ``input`` of a capture). Default:
+        nothing recorded."""
+        return {}
+
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Per-request metrics that summarise this model's answers (CloudWatch metric name ->
+        value, units in :data:`challenge_neuralworks.telemetry.UNITS`). Default: none."""
         return {}
 
     def tabular(self, result: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,6 +284,12 @@ class Trainer(ABC):
     @abstractmethod
     def evaluate(self, data: Flights, *, config: Any = None, out_dir: Path | None = None) -> dict:
         """Both protocols' metrics as JSON; with ``out_dir``, the model card's charts too."""
+
+    def card_section(self, report: dict) -> str | None:
+        """The model card's section of this model rendered from :meth:`evaluate`'s report
+        (Markdown), which the ``evaluate`` command writes into ``docs/model_card.md``;
+        ``None``: the card quotes this model's figures by hand."""
+        return None
 
 
 def discover() -> dict[str, type[Model]]:

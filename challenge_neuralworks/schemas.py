@@ -21,7 +21,7 @@ import functools
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, NamedTuple, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from challenge_neuralworks import dates
 from challenge_neuralworks.departures.records import Departure
@@ -180,7 +180,7 @@ class GatewayMessage(BaseModel):
 class DelayPrediction(BaseModel):
     """One flight's answer from the ``delay`` model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prediction: Annotated[
         list[Annotated[float, Field(ge=0.0, le=1.0)]],
@@ -189,15 +189,32 @@ class DelayPrediction(BaseModel):
     delayed: bool = Field(description="p_delay >= threshold")
     threshold: float = Field(ge=0.0, le=1.0)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> DelayPrediction:
+        """The two probabilities sum to 1 and the decision is the threshold's."""
+        p_no_delay, p_delay = self.prediction
+        if abs(p_no_delay + p_delay - 1.0) > 1e-5:
+            raise ValueError(f"probabilities sum to {p_no_delay + p_delay}, not 1")
+        if self.delayed is not (p_delay >= self.threshold):
+            raise ValueError("delayed must be p_delay >= threshold")
+        return self
+
 
 class MinutesQuantiles(BaseModel):
     """Minutes after the scheduled departure (negative: early)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     expected: float = Field(description="Expected delay (mean), in minutes.")
     p50: float = Field(description="Median delay, in minutes.")
     p90: float = Field(description="90th percentile of the delay, in minutes (>= p50).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MinutesQuantiles:
+        """Quantiles are ordered."""
+        if self.p90 < self.p50:
+            raise ValueError(f"p90 {self.p90} is below p50 {self.p50}")
+        return self
 
 
 class MinutesPrediction(BaseModel):
@@ -280,6 +297,16 @@ def single_response(output_model: type[BaseModel]) -> type[BaseModel]:
         __base__=(output_model, _Served),
         __doc__=f"``POST /inference/<model>`` with one flight: {output_model.__doc__}",
     )
+
+
+def validate_answer(output_model: type[BaseModel], body: Any) -> BaseModel:
+    """``body`` (a one-flight or a batch answer of a model whose items are ``output_model``)
+    checked against the published response models; ``ValidationError`` says what is wrong.
+    The one definition of "a valid prediction answer" (tests, load tests, the deploy smoke)."""
+    response = (
+        batch_response if isinstance(body, dict) and "predictions" in body else single_response
+    )
+    return response(output_model).model_validate(body)
 
 
 @functools.cache

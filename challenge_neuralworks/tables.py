@@ -6,13 +6,19 @@ Generated docs print many tables; writing each row as an f-string spreads the Ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+#: The separator-row mark of each ``align`` letter.
+ALIGN_MARKS = {"l": ":---", "r": "---:", "c": ":---:", "-": "---"}
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
 
 def cell(value: Any) -> str:
-    """One cell's text: ``|`` escaped, newlines folded (Markdown cells are one line)."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """One cell's text: ``|`` escaped, line breaks folded (Markdown cells are one line)."""
+    return _LINE_BREAK.sub(" ", str(value).replace("|", "\\|"))
 
 
 def markdown_table(
@@ -20,13 +26,15 @@ def markdown_table(
 ) -> str:
     """A GitHub-flavoured Markdown table. ``align`` has one letter per column: ``l``eft,
     ``r``ight, ``c``enter or ``-`` (default)."""
-    marks = {"l": ":---", "r": "---:", "c": ":---:", "-": "---"}
     align = align or "-" * len(header)
     if len(align) != len(header):
         raise ValueError(f"align {align!r} does not have one letter per column ({len(header)})")
+    unknown = set(align) - ALIGN_MARKS.keys()
+    if unknown:
+        raise ValueError(f"align {align!r} has letters other than {''.join(ALIGN_MARKS)}")
     lines = [
         "| " + " | ".join(cell(h) for h in header) + " |",
-        "|" + "|".join(marks[a] for a in align) + "|",
+        "|" + "|".join(ALIGN_MARKS[a] for a in align) + "|",
     ]
     for row in rows:
         if len(row) != len(header):

@@ -1,6 +1,6 @@
 # Inputs of the service stack. Environment-specific values are in envs/<environment>.tfvars; the
-# GitHub repository and the image tag are passed by the deploy workflow; the AWS account id (optional
-# guard) is a Terraform Cloud workspace variable so that no account id is committed.
+# GitHub repository and the image tag are passed by the delivery workflow; the AWS account id
+# (optional guard) is a Terraform Cloud workspace variable so that no account id is committed.
 
 variable "project" {
   description = "Short project name: the first part of every resource name (<project>-<environment>)."
@@ -55,38 +55,9 @@ variable "github_repository" {
   }
 }
 
-variable "create_github_oidc_provider" {
-  description = "Create the account's GitHub OIDC provider; false when another workspace of the same account already did."
-  type        = bool
-  default     = true
-}
 
-variable "manage_api_gateway_account" {
-  description = "Manage the account/region-wide API Gateway CloudWatch logging role; false when another workspace of the same account and region already does."
-  type        = bool
-  default     = true
-}
 
-variable "image_tag" {
-  description = "Immutable image tag (the commit sha) the function is CREATED with. After creation the deploy command owns the image and Terraform ignores changes to it."
-  type        = string
 
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
-    error_message = "image_tag must be a valid, immutable Docker tag (never latest)."
-  }
-}
-
-variable "ecr_keep_images" {
-  description = "Tagged images kept in ECR: the rollback window."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.ecr_keep_images >= 5 && var.ecr_keep_images <= 1000
-    error_message = "ecr_keep_images must be between 5 and 1000."
-  }
-}
 
 variable "lambda_memory_mb" {
   description = "Lambda memory in MB (CPU scales with it)."
@@ -110,16 +81,6 @@ variable "lambda_timeout_seconds" {
   }
 }
 
-variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of the function (cost ceiling, isolation from other functions); -1 for none (accounts whose concurrency quota is still 10 cannot reserve any)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.lambda_reserved_concurrency == -1 || (var.lambda_reserved_concurrency >= 1 && var.lambda_reserved_concurrency <= 3000)
-    error_message = "lambda_reserved_concurrency must be -1 or between 1 and 3000."
-  }
-}
 
 variable "lambda_provisioned_concurrency" {
   description = "Provisioned concurrency on the live alias (no cold starts, billed per hour); 0 disables it."
@@ -143,16 +104,6 @@ variable "lambda_alias_name" {
   }
 }
 
-variable "log_level" {
-  description = "LOG_LEVEL of the handler."
-  type        = string
-  default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
-}
 
 variable "log_retention_days" {
   description = "Retention (days) of the Lambda and API access log groups."
@@ -223,16 +174,6 @@ variable "smoke_api_key" {
   }
 }
 
-variable "alarm_sns_topic_arn" {
-  description = "Optional SNS topic for alarm notifications (null: alarms only change state)."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
-    error_message = "alarm_sns_topic_arn must be an SNS topic ARN or null."
-  }
-}
 
 variable "alarm_5xx_rate_threshold" {
   description = "5XX fraction of requests that fires the API error alarm."
@@ -264,5 +205,144 @@ variable "extra_tags" {
   validation {
     condition     = alltrue([for k, v in var.extra_tags : length(k) <= 128 && length(v) <= 256 && !contains(["Project", "Environment", "ManagedBy", "Repository"], k)])
     error_message = "extra_tags keys are at most 128 characters, values at most 256, and cannot override Project, Environment, ManagedBy or Repository."
+  }
+}
+
+variable "ecr_repository_name" {
+  description = "Name of the image repository the bootstrap stack created (shared by dev and prd)."
+  type        = string
+  default     = "cnw"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", var.ecr_repository_name))
+    error_message = "ecr_repository_name must be an ECR repository name."
+  }
+}
+
+variable "image_tag" {
+  description = "Immutable image tag (the commit sha) the function is CREATED with; it must already be in the registry (the workflow builds or resolves it before planning). null: the most recently pushed image (speculative plans). After creation the deploy command owns the image and Terraform ignores it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_tag == null || (can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest")
+    error_message = "image_tag must be a valid, immutable Docker tag (never latest), or null."
+  }
+}
+
+variable "routes_file" {
+  description = "The API's routes (generated from challenge_neuralworks/routes.py), relative to this directory. Tests point it at fixtures."
+  type        = string
+  default     = "routes.json"
+
+  validation {
+    condition     = endswith(var.routes_file, ".json")
+    error_message = "routes_file must be a .json file (python -m challenge_neuralworks.routes > infra/routes.json)."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of the function (cost ceiling, isolation); null leaves it unreserved. When set, a precondition checks it against the account's concurrency quota: AWS keeps 100 unreserved, so accounts still at the new-account quota of 10 cannot reserve any."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || try(var.lambda_reserved_concurrency >= 1 && var.lambda_reserved_concurrency <= 10000 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency, false)
+    error_message = "lambda_reserved_concurrency must be null (unreserved) or a whole number between 1 and 10000."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the handler."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "capture_sample" {
+  description = "Share of predictions the function captures (CNW_CAPTURE_SAMPLE): 0 off .. 1 all. dev 1.0, prd 0.1."
+  type        = number
+
+  validation {
+    condition     = var.capture_sample >= 0 && var.capture_sample <= 1
+    error_message = "capture_sample must be between 0 and 1."
+  }
+}
+
+variable "capture_expiry_days" {
+  description = "Days after which captured predictions (and Firehose error output) expire from the capture bucket."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.capture_expiry_days >= 7 && var.capture_expiry_days <= 3650 && floor(var.capture_expiry_days) == var.capture_expiry_days
+    error_message = "capture_expiry_days must be a whole number of days between 7 (a weekly monitor must find a week) and 3650."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's EMF metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  type        = string
+  default     = "challenge_neuralworks"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a custom CloudWatch namespace (not AWS/...)."
+  }
+}
+
+variable "delay_rate_band" {
+  description = "Static band for the PredictedDelayRate alarm (Model=delay): reference = share of flights the model flags on its training-time test set (models/delay/manifest.json metrics.random.full.flagged_share), tolerance = allowed absolute deviation, hourly periods out of band before the alarm fires, and the minimum predictions per hour for a period to count."
+  type = object({
+    reference       = number
+    tolerance       = number
+    periods         = optional(number, 3)
+    min_predictions = optional(number, 20)
+  })
+  default = {
+    reference = 0.34
+    tolerance = 0.15
+  }
+
+  validation {
+    condition     = var.delay_rate_band.reference > 0 && var.delay_rate_band.reference < 1 && var.delay_rate_band.tolerance > 0 && var.delay_rate_band.tolerance < 1 && var.delay_rate_band.periods >= 1 && var.delay_rate_band.periods <= 24 && var.delay_rate_band.min_predictions >= 1
+    error_message = "delay_rate_band needs 0 < reference < 1, 0 < tolerance < 1, 1..24 periods and min_predictions >= 1."
+  }
+}
+
+variable "alarm_email_addresses" {
+  description = "E-mail addresses subscribed to the environment's alarm topic (each must confirm). The topic exists and is every alarm's action even when this is empty (subscribe a pager or chat integration to it)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.alarm_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alarm_email_addresses must be e-mail addresses."
+  }
+}
+
+variable "alarm_duration_p99_ms" {
+  description = "p99 Lambda duration (ms) on the live alias that fires the function's latency alarm (a rollout gate)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.alarm_duration_p99_ms > 0 && var.alarm_duration_p99_ms < 29000
+    error_message = "alarm_duration_p99_ms must be positive and below 29000."
+  }
+}
+
+variable "departures_ingest_principals" {
+  description = "IAM principal ARNs (the operations feed's roles or accounts) that may assume the ingest role and sign POST /departures. Empty: the role exists and nobody can assume it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.departures_ingest_principals : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$", arn))])
+    error_message = "departures_ingest_principals must be IAM role, user or account-root ARNs."
   }
 }

@@ -2,7 +2,8 @@
 
 Starts the twin on 127.0.0.1 at a free port (unthrottled usage plan), runs locust headless as
 its own process (never in this interpreter: locust's gevent patching must come first in the
-process that runs it) for a fixed duration, writes locust's CSV and HTML reports into
+process that runs it) for a fixed duration, or until ``--requests`` requests completed (then the
+duration is only a deadline), writes locust's CSV and HTML reports into
 ``stress_test/results/`` plus a summary ``locust.json``, stops the twin, and fails unless
 locust recorded requests of every kind and no failure.
 """
@@ -33,8 +34,10 @@ def locust_command(
     seconds: int,
     csv_prefix: Path,
     html: Path | None,
+    requests: int | None = None,
 ) -> list[str]:
-    """The headless locust command line (run with this interpreter's locust)."""
+    """The headless locust command line (run with this interpreter's locust); with
+    ``requests``, the run ends once that many completed and ``seconds`` is only its deadline."""
     command = [
         sys.executable,
         "-m",
@@ -60,6 +63,8 @@ def locust_command(
         "--loglevel",
         "WARNING",
     ]
+    if requests is not None:
+        command += ["--stop-after-requests", str(requests)]
     if html is not None:
         command += ["--html", str(html)]
     return command
@@ -81,13 +86,17 @@ def _number(value: str) -> Any:
         return value
 
 
-def problems(stats: dict[str, dict[str, Any]]) -> list[str]:
-    """Why the run fails: missing kinds of request, or any failure."""
+def problems(stats: dict[str, dict[str, Any]], *, requests: int | None = None) -> list[str]:
+    """Why the run fails: missing kinds of request, fewer requests than the run was to make
+    (the deadline came first), or any failure."""
     found = [f"no {kind!r} requests recorded" for kind in REQUEST_KINDS if kind not in stats]
     total = stats.get("Aggregated")
     if total is None or not total["Request Count"]:
         found.append("no requests recorded")
-    elif total["Failure Count"]:
+        return found
+    if requests is not None and total["Request Count"] < requests:
+        found.append(f"{total['Request Count']} requests before the deadline, not {requests}")
+    if total["Failure Count"]:
         found.append(f"{total['Failure Count']} failed requests")
     return found
 
@@ -98,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--spawn-rate", type=int, default=16)
     parser.add_argument("--duration", type=int, default=45, help="seconds")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="end after this many requests instead (--duration is then the deadline)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of the twin")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--name", default="locust", help="file prefix of the reports")
@@ -114,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds=args.duration,
             csv_prefix=prefix,
             html=args.out_dir / f"{args.name}.html",
+            requests=args.requests,
         )
         done = subprocess.run(
             command,
@@ -124,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check=False,
         )
     stats = read_stats(prefix) if Path(f"{prefix}_stats.csv").exists() else {}
-    found = problems(stats)
+    found = problems(stats, requests=args.requests)
     if done.returncode not in (0, 1):  # locust exits 1 when a request failed
         found.append(f"locust exited with {done.returncode}: {done.stderr[-1000:]}")
     summary = {
@@ -135,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "users": args.users,
         "spawn_rate": args.spawn_rate,
         "duration_s": args.duration,
+        "requests": args.requests,
         "stats": stats,
         "machine_before": before,
         "machine_after": machine(),

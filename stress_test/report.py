@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks.tables import markdown_table
 from stress_test import charts
 from stress_test.experiments import SCENARIOS
 from stress_test.locust_run import read_stats
@@ -52,8 +53,8 @@ class MissingResultsError(FileNotFoundError):
     """A results file the report needs was never written."""
 
 
-def _load(name: str, producer: str) -> dict[str, Any]:
-    path = RESULTS_DIR / name
+def _load(results: Path, name: str, producer: str) -> dict[str, Any]:
+    path = results / name
     if not path.is_file():
         raise MissingResultsError(f"{path} is missing: run `{producer}` first")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -67,8 +68,52 @@ def _ms(microseconds: float) -> str:
     return f"{microseconds / 1000:,.2f} ms"
 
 
+def _spread(figure: dict[str, float], digits: int = 1) -> str:
+    """A median with its range over rounds: ``median (min-max)``."""
+    return (
+        f"{figure['median']:,.{digits}f} ({figure['min']:,.{digits}f}-{figure['max']:,.{digits}f})"
+    )
+
+
+# ---------------------------------------------------------------------------- machines
+def machine_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The machine a result was measured on (``measure.machine()`` as recorded at its start).
+
+    Load runs record it before and after the run (``machine_before``); ``make bench`` records
+    it at the start as ``machine``. Both record ``machine_after`` at the end.
+    """
+    return result["machine_before"] if "machine_before" in result else result["machine"]
+
+
+def _cores(result: dict[str, Any]) -> int:
+    return machine_of(result)["cores"]
+
+
+def _hardware(result: dict[str, Any]) -> str:
+    """CPU, cores and memory: what makes figures from two runs comparable."""
+    m = machine_of(result)
+    return f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB"
+
+
+def _one_machine(runs: Mapping[str, dict[str, Any]]) -> bool:
+    return len({_hardware(result) for result in runs.values()}) <= 1
+
+
+def machines_note(runs: Mapping[str, dict[str, Any]]) -> list[str]:
+    """A paragraph naming each run's machine when the runs compared were not all measured on
+    the same one (CPU, cores, memory); nothing when they were."""
+    if _one_machine(runs):
+        return []
+    listed = "; ".join(f"{label}: {_hardware(result)}" for label, result in runs.items())
+    return [
+        "These runs were not all measured on the same machine, so their figures compare "
+        f"machines as well as code ({listed}).",
+        "",
+    ]
+
+
 def _load_span(result: dict[str, Any]) -> str:
-    before = result["machine_before"]["load_average"][0]
+    before = machine_of(result)["load_average"][0]
     after = result["machine_after"]["load_average"][0]
     return f"{before:.2f} -> {after:.2f}"
 
@@ -84,6 +129,15 @@ def prd_settings() -> dict[str, Any]:
     return hcl2.loads(PRD_TFVARS.read_text(encoding="utf-8"), serialization_options=options)
 
 
+def _socket_errors(script: dict[str, Any]) -> int:
+    return sum(script["errors"][kind] for kind in ("connect", "read", "write"))
+
+
+def _failed_requests(script: dict[str, Any]) -> int:
+    """wrk requests that did not get a 2xx: other statuses, socket errors and timeouts."""
+    return script["non_2xx"] + _socket_errors(script) + script["errors"]["timeout"]
+
+
 # ---------------------------------------------------------------------------- sections
 def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
     result = stress["result"]
@@ -97,34 +151,49 @@ def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         if stress["checks"]["passed"]
         else "FAILED: " + "; ".join(stress["checks"]["problems"])
     )
-    socket_errors = errors["connect"] + errors["read"] + errors["write"]
+    socket_errors = _socket_errors(script)
     return [
         "## The challenge's test",
         "",
         f"`make stress`: wrk for {stress['load']['duration_s']} s against the local API twin "
         f"({stress['server']['workers']} uvicorn workers, the real `lambda_handler`), POSTing "
         f"{_n(stress['load']['distinct_bodies'])} distinct valid flights from the data set with "
-        "the API key, on the same 2 cores as the server. Verdict: "
+        f"the API key, on the same {_cores(stress)} cores as the server. Verdict: "
         f"**{passed}**.",
         "",
-        "| figure | measured | target |",
-        "|---|---|---|",
-        f"| requests in {result['duration_s']:.1f} s | {_n(result['requests'])} | >= 50,000 |",
-        f"| requests/s | **{_n(result['requests_per_s'])}** | >= 5,000 |",
-        f"| non-2xx responses | {script['non_2xx']} | 0 |",
-        f"| socket errors (connect/read/write) | {socket_errors} | 0 |",
-        f"| timeouts (2 s) | {errors['timeout']} | 0 |",
-        f"| latency p50 / p90 / p99 | {_ms(latency['p50'])} / {_ms(latency['p90'])} / "
-        f"**{_ms(latency['p99'])}** | p99 < 50 ms |",
-        f"| latency p99.9 / max | {_ms(latency['p99_9'])} / {_ms(latency['max'])} | |",
-        f"| server CPU per request | {_n(stress['server']['cpu_us_per_request'])} µs | |",
-        f"| handler alone, one prediction, in-process p50 (`make bench`) | "
-        f"{single['handler_p50_us']['median']:.1f} µs | <= 150 µs |",
-        f"| cold start: import handler + load both models (median of "
-        f"{cold['ours']['import_and_load_s']['runs']} fresh processes) | "
-        f"{cold['ours']['import_and_load_s']['median']:.3f} s | <= 0.5 s |",
-        f"| cold start vs the public stack (pandas + scikit-learn), same run | "
-        f"{cold['ratio_import_and_load']['median']:.2f}x | <= 0.3x |",
+        markdown_table(
+            ["figure", "measured", "target"],
+            [
+                [f"requests in {result['duration_s']:.1f} s", _n(result["requests"]), ">= 50,000"],
+                ["requests/s", f"**{_n(result['requests_per_s'])}**", ">= 5,000"],
+                ["non-2xx responses", script["non_2xx"], 0],
+                ["socket errors (connect/read/write)", socket_errors, 0],
+                ["timeouts (2 s)", errors["timeout"], 0],
+                [
+                    "latency p50 / p90 / p99",
+                    f"{_ms(latency['p50'])} / {_ms(latency['p90'])} / **{_ms(latency['p99'])}**",
+                    "p99 < 50 ms",
+                ],
+                ["latency p99.9 / max", f"{_ms(latency['p99_9'])} / {_ms(latency['max'])}", ""],
+                ["server CPU per request", f"{_n(stress['server']['cpu_us_per_request'])} µs", ""],
+                [
+                    "handler alone, one prediction, in-process p50 (`make bench`)",
+                    f"{single['handler_p50_us']['median']:.1f} µs",
+                    "<= 150 µs",
+                ],
+                [
+                    "cold start: import handler + load both models (median of "
+                    f"{cold['ours']['import_and_load_s']['runs']} fresh processes)",
+                    f"{cold['ours']['import_and_load_s']['median']:.3f} s",
+                    "<= 0.5 s",
+                ],
+                [
+                    "cold start vs the public stack (pandas + scikit-learn), same run",
+                    f"{cold['ratio_import_and_load']['median']:.2f}x",
+                    "<= 0.3x",
+                ],
+            ],
+        ),
         "",
         f"Command: `{stress['command']}` (the bodies file is written by `stress_test/run.py`).",
         "",
@@ -134,38 +203,51 @@ def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
 def comparison(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
     single = bench["single"]
     cold = bench["cold_start"]
-    lines = [
+    ours = [
+        f"**This project**, local twin, {stress['server']['workers']} workers",
+        f"**{_n(stress['result']['requests_per_s'])}**",
+        f"**{_n(_failed_requests(stress['result']['script']))}** of "
+        f"{_n(stress['result']['requests'])}",
+        f"this {_cores(stress)}-core machine, wrk on the same cores",
+    ]
+    public = [[*figures, "their published runs"] for figures in PUBLIC_FIGURES]
+    ratio = single["public_over_handler_p50"]
+    rss = cold["ours"]["maxrss_mib"]["median"], cold["public"]["maxrss_mib"]["median"]
+    return [
         "## Against the public solutions",
         "",
-        "| solution | requests/s | failed requests | where |",
-        "|---|---|---|---|",
-    ]
-    for name, rps, failures in PUBLIC_FIGURES:
-        lines.append(f"| {name} | {rps} | {failures} | their published runs |")
-    lines += [
-        f"| **This project**, local twin, {stress['server']['workers']} workers | "
-        f"**{_n(stress['result']['requests_per_s'])}** | **0** of "
-        f"{_n(stress['result']['requests'])} | this 2-core machine, wrk on the same cores |",
+        markdown_table(["solution", "requests/s", "failed requests", "where"], [*public, ours]),
         "",
         "Throughput figures from different machines are not directly comparable, so the same "
         "run also measures the public solutions' serving path here (a one-row DataFrame, "
         "`get_dummies`, `reindex`, scikit-learn `predict_proba`; "
         "`challenge_neuralworks/delay/baseline.py`) on the same flights:",
         "",
-        "| in-process, same run | this project | public serving path | ratio |",
-        "|---|---|---|---|",
-        f"| one prediction, p50 | {single['handler_p50_us']['median']:.1f} µs (whole handler: "
-        f"routing, validation, features, 200 trees, JSON) | "
-        f"{single['public_predict_one_p50_us']['median']:.0f} µs (model path only) | "
-        f"**{single['public_over_handler_p50']['median']:.1f}x faster** (rounds "
-        f"{single['public_over_handler_p50']['min']:.1f}-"
-        f"{single['public_over_handler_p50']['max']:.1f}x) |",
-        f"| cold start (import + load) | {cold['ours']['import_and_load_s']['median']:.3f} s | "
-        f"{cold['public']['import_and_load_s']['median']:.3f} s | "
-        f"**{cold['ratio_import_and_load']['median']:.2f}x** |",
-        f"| peak RSS after the first answer | {cold['ours']['maxrss_mib']['median']:.0f} MiB | "
-        f"{cold['public']['maxrss_mib']['median']:.0f} MiB | "
-        f"{cold['ours']['maxrss_mib']['median'] / cold['public']['maxrss_mib']['median']:.2f}x |",
+        markdown_table(
+            ["in-process, same run", "this project", "public serving path", "ratio"],
+            [
+                [
+                    "one prediction, p50",
+                    f"{single['handler_p50_us']['median']:.1f} µs (whole handler: "
+                    "routing, validation, features, 200 trees, JSON)",
+                    f"{single['public_predict_one_p50_us']['median']:.0f} µs (model path only)",
+                    f"**{ratio['median']:.1f}x faster** (rounds "
+                    f"{ratio['min']:.1f}-{ratio['max']:.1f}x)",
+                ],
+                [
+                    "cold start (import + load)",
+                    f"{cold['ours']['import_and_load_s']['median']:.3f} s",
+                    f"{cold['public']['import_and_load_s']['median']:.3f} s",
+                    f"**{cold['ratio_import_and_load']['median']:.2f}x**",
+                ],
+                [
+                    "peak RSS after the first answer",
+                    f"{rss[0]:.0f} MiB",
+                    f"{rss[1]:.0f} MiB",
+                    f"{rss[0] / rss[1]:.2f}x",
+                ],
+            ],
+        ),
         "",
         "Reading the public figures: the serving path above costs "
         f"{single['public_predict_one_p50_us']['median'] / 1000:.1f} ms of CPU per prediction "
@@ -176,67 +258,65 @@ def comparison(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         "of microseconds, and the deployed limits are explicit and sized (see the AWS section).",
         "",
     ]
-    return lines
 
 
-def machine_section(runs: dict[str, dict[str, Any]], bench: dict[str, Any]) -> list[str]:
-    m = bench["machine"]
-    lines = [
+def machine_section(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The machine of ``make bench`` (the last run), and every run's load average."""
+    m = machine_of(runs["make bench"])
+    return [
         "## The machine and its noise",
         "",
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python "
         f"{m['python']}, numpy {m['numpy']}. The cores are shared: the load generator (wrk or "
-        "locust) runs on the same 2 cores as the server, and other jobs ran on this machine "
-        "during the measurements. The 1-minute load average before and after each run shows "
-        "how busy it was (2.0 means both cores fully used):",
+        f"locust) runs on the same {m['cores']} cores as the server, and other jobs ran on this "
+        "machine during the measurements. The 1-minute load average before and after each run "
+        f"shows how busy it was ({m['cores']:.1f} means all cores fully used):",
         "",
-        "| run | measured at (UTC) | load average |",
-        "|---|---|---|",
-    ]
-    for name, result in runs.items():
-        lines.append(
-            f"| {name} | {result['machine_before']['measured_at']} | {_load_span(result)} |"
-        )
-    before, after = bench["machine"]["load_average"][0], bench["machine_after"]["load_average"][0]
-    lines += [
-        f"| make bench | {bench['machine']['measured_at']} | {before:.2f} -> {after:.2f} |",
+        *machines_note(runs),
+        markdown_table(
+            ["run", "measured at (UTC)", "load average"],
+            [
+                [name, machine_of(result)["measured_at"], _load_span(result)]
+                for name, result in runs.items()
+            ],
+        ),
         "",
         "In-process figures are medians over repeated rounds; their spread (max/min across "
         "rounds) is shown next to them. Server CPU per request (from `/proc`, server and "
         "workers only) is less sensitive to the other jobs than requests/s.",
         "",
     ]
-    return lines
+
+
+#: Locust's request names in the order the table shows them (``Aggregated`` is all of them).
+LOCUST_ROWS = ("single", "batch", "invalid (400 expected)", "describe", "health", "Aggregated")
+
+
+def _locust_row(name: str, row: dict[str, Any]) -> list[Any]:
+    label = "**all**" if name == "Aggregated" else name
+    times = [f"{row[p]} ms" for p in ("50%", "95%", "99%", "100%")]
+    return [label, _n(row["Request Count"]), row["Failure Count"], *times, _n(row["Requests/s"])]
 
 
 def locust_section(locust: dict[str, Any], stats: dict[str, dict[str, Any]]) -> list[str]:
-    lines = [
+    workers = locust["server"]["workers"]
+    return [
         "## Mixed traffic with locust",
         "",
         f"`make stress-locust`: {locust['users']} users (spawned {locust['spawn_rate']}/s) for "
-        f"{locust['duration_s']} s against the twin ({locust['server']['workers']} workers); 85 % "
+        f"{locust['duration_s']} s against the twin ({workers} workers); 85 % "
         "single predictions of real flights (three request shapes), 8 % batches of 2-50 "
         "flights, 5 % invalid requests that must get their 400 (counted as successes only "
         "then), 1 % model description, 1 % health. Every answer's body is checked. Locust is "
         "one Python process here, so it saturates before the server does: this run shows "
         "behaviour under realistic traffic, wrk measures capacity; its latencies include "
-        "waiting for a core (locust, two workers and other jobs on 2 cores). Verdict: "
-        f"**{'passed' if locust['checks']['passed'] else 'FAILED'}**.",
+        f"waiting for a core (locust, {workers} workers and other jobs on {_cores(locust)} "
+        f"cores). Verdict: **{'passed' if locust['checks']['passed'] else 'FAILED'}**.",
         "",
-        "| request | count | failures | median | p95 | p99 | max | req/s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name in ("single", "batch", "invalid (400 expected)", "describe", "health", "Aggregated"):
-        row = stats.get(name)
-        if row is None:
-            continue
-        label = "**all**" if name == "Aggregated" else name
-        lines.append(
-            f"| {label} | {_n(row['Request Count'])} | {row['Failure Count']} | "
-            f"{row['50%']} ms | {row['95%']} ms | {row['99%']} ms | {row['100%']} ms | "
-            f"{_n(row['Requests/s'])} |"
-        )
-    lines += [
+        markdown_table(
+            ["request", "count", "failures", "median", "p95", "p99", "max", "req/s"],
+            [_locust_row(name, stats[name]) for name in LOCUST_ROWS if name in stats],
+        ),
         "",
         "![throughput over time](img/stress_locust_throughput.png)",
         "",
@@ -247,95 +327,115 @@ def locust_section(locust: dict[str, Any], stats: dict[str, dict[str, Any]]) -> 
         f"Command: `{locust['command']}`",
         "",
     ]
-    return lines
 
 
 def bench_section(bench: dict[str, Any]) -> list[str]:
-    single, stage, cold, memory = (
-        bench["single"],
-        bench["stages"],
-        bench["cold_start"],
-        bench["memory"],
-    )
-
-    def spread(figure: dict[str, float], digits: int = 1) -> str:
-        return (
-            f"{figure['median']:,.{digits}f} ({figure['min']:,.{digits}f}-"
-            f"{figure['max']:,.{digits}f})"
-        )
-
-    lines = [
+    single, stage, memory = bench["single"], bench["stages"], bench["memory"]
+    ours = bench["cold_start"]["ours"]
+    measurements = [
+        ("one prediction, original contract: p50", _spread(single["handler_p50_us"])),
+        ("one prediction, original contract: p99", _spread(single["handler_p99_us"])),
+        (
+            "one prediction, the three request shapes mixed: p50",
+            _spread(single["handler_mixed_shapes_p50_us"]),
+        ),
+        (
+            "one prediction of `delay_minutes` (3 ensembles): p50",
+            _spread(single["handler_delay_minutes_p50_us"]),
+        ),
+        (
+            "one prediction with the INFO access log on (as deployed in prd): p50",
+            f"{single['handler_with_info_access_log']['p50_us']:.1f}",
+        ),
+        ("stage: JSON + validation", _spread(stage["json_and_validation_p50_us"])),
+        ("stage: features", _spread(stage["features_p50_us"])),
+        (
+            f"stage: tree ensemble ({stage['trees']} trees, depth {stage['max_depth']}, "
+            f"{_n(stage['nodes'])} nodes)",
+            _spread(stage["ensemble_p50_us"]),
+        ),
+        ("stage: whole `predict`", _spread(stage["predict_total_p50_us"])),
+        ("cold start: import handler", f"{ours['import_s']['median']:.3f} s"),
+        ("cold start: load + verify both artifacts", f"{ours['load_s']['median']:.3f} s"),
+        (
+            "cold start: first answer after process start",
+            f"{ours['first_answer_s']['median']:.3f} s (process wall "
+            f"{ours['process_wall_s']['median']:.3f} s)",
+        ),
+        (
+            "pandas / scikit-learn imported by the handler",
+            f"{ours['pandas_imported']} / {ours['sklearn_imported']}",
+        ),
+        (
+            "peak RSS, fresh process after the first answer",
+            f"{ours['maxrss_mib']['median']:.1f} MiB",
+        ),
+        (
+            "tracemalloc peak: import + load",
+            f"{memory['tracemalloc_import_and_load_peak_mib']:.1f} MiB",
+        ),
+        (
+            "tracemalloc peak: serving one flight and a 1000-flight batch",
+            f"{memory['tracemalloc_serving_peak_mib']:.1f} MiB",
+        ),
+    ]
+    batches = [
+        [size, _spread(figure["rows_per_s"], 0), f"{figure['us_per_row']['median']:.1f}"]
+        for size, figure in bench["batch"].items()
+    ]
+    return [
         "## In-process figures (`make bench`)",
         "",
         f"`lambda_handler` called with the proxy events the twin builds, {single['flights']} "
         f"real flights per round, {single['rounds']} rounds; median (min-max over rounds), "
         "in µs unless stated.",
         "",
-        "| measurement | value |",
-        "|---|---|",
-        f"| one prediction, original contract: p50 | {spread(single['handler_p50_us'])} |",
-        f"| one prediction, original contract: p99 | {spread(single['handler_p99_us'])} |",
-        f"| one prediction, the three request shapes mixed: p50 | "
-        f"{spread(single['handler_mixed_shapes_p50_us'])} |",
-        f"| one prediction of `delay_minutes` (3 ensembles): p50 | "
-        f"{spread(single['handler_delay_minutes_p50_us'])} |",
-        f"| one prediction with the INFO access log on (as deployed in prd): p50 | "
-        f"{single['handler_with_info_access_log']['p50_us']:.1f} |",
-        f"| stage: JSON + validation | {spread(stage['json_and_validation_p50_us'])} |",
-        f"| stage: features | {spread(stage['features_p50_us'])} |",
-        f"| stage: tree ensemble ({stage['trees']} trees, depth {stage['max_depth']}, "
-        f"{_n(stage['nodes'])} nodes) | {spread(stage['ensemble_p50_us'])} |",
-        f"| stage: whole `predict` | {spread(stage['predict_total_p50_us'])} |",
-        f"| cold start: import handler | {cold['ours']['import_s']['median']:.3f} s |",
-        f"| cold start: load + verify both artifacts | {cold['ours']['load_s']['median']:.3f} s |",
-        f"| cold start: first answer after process start | "
-        f"{cold['ours']['first_answer_s']['median']:.3f} s (process wall "
-        f"{cold['ours']['process_wall_s']['median']:.3f} s) |",
-        f"| pandas / scikit-learn imported by the handler | {cold['ours']['pandas_imported']} / "
-        f"{cold['ours']['sklearn_imported']} |",
-        f"| peak RSS, fresh process after the first answer | "
-        f"{cold['ours']['maxrss_mib']['median']:.1f} MiB |",
-        f"| tracemalloc peak: import + load | "
-        f"{memory['tracemalloc_import_and_load_peak_mib']:.1f} MiB |",
-        f"| tracemalloc peak: serving one flight and a 1000-flight batch | "
-        f"{memory['tracemalloc_serving_peak_mib']:.1f} MiB |",
+        markdown_table(["measurement", "value"], measurements),
         "",
-        "| flights per request | rows/s through the handler | µs per row |",
-        "|---|---|---|",
+        markdown_table(
+            ["flights per request", "rows/s through the handler", "µs per row"], batches
+        ),
+        "",
     ]
-    for size, figure in bench["batch"].items():
-        lines.append(
-            f"| {size} | {spread(figure['rows_per_s'], 0)} | {figure['us_per_row']['median']:.1f} |"
-        )
-    lines.append("")
-    return lines
 
 
-def history_section(history: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def _history_row(label: str, bench: dict[str, Any]) -> list[str]:
+    stage, batch = bench["stages"], bench["batch"]
+    return [
+        label,
+        f"{bench['single']['handler_p50_us']['median']:.1f} µs",
+        f"{stage['features_p50_us']['median']:.1f} µs",
+        f"{stage['ensemble_p50_us']['median']:.1f} µs",
+        f"{_n(batch['100']['rows_per_s']['median'])} rows/s",
+        f"{_n(batch['1000']['rows_per_s']['median'])} rows/s",
+        f"{machine_of(bench)['load_average'][0]:.2f}",
+    ]
+
+
+def history_section(history: dict[str, dict[str, Any]]) -> list[str]:
+    """``make bench`` after each optimisation commit (``results/history/``), oldest first."""
     if not history:
         return []
-    lines = [
+    return [
         "## What was changed to get here",
         "",
         "Each optimisation was profiled first, kept exact parity (the parity tests and an "
         "`array_equal` check on all 68,206 rows), and was committed on its own; `make bench` "
         "after each commit (files in `stress_test/results/history/`):",
         "",
-        "| after commit | handler p50 | features | ensemble | batch of 100 | batch of 1000 | "
-        "load average |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label, bench in history:
-        stage = bench["stages"]
-        load = bench["machine"]["load_average"][0]
-        lines.append(
-            f"| {label} | {bench['single']['handler_p50_us']['median']:.1f} µs | "
-            f"{stage['features_p50_us']['median']:.1f} µs | "
-            f"{stage['ensemble_p50_us']['median']:.1f} µs | "
-            f"{_n(bench['batch']['100']['rows_per_s']['median'])} rows/s | "
-            f"{_n(bench['batch']['1000']['rows_per_s']['median'])} rows/s | {load:.2f} |"
-        )
-    lines += [
+        *machines_note(history),
+        markdown_table(
+            [
+                "after commit",
+                "handler p50",
+                "features",
+                "ensemble",
+                "batch of 100",
+                "batch of 1000",
+                "load average",
+            ],
+            [_history_row(label, bench) for label, bench in history.items()],
+        ),
         "",
         "* Tree ensemble: the walk reads a doubled-index copy of the node arrays, so the 0/1 "
         "comparison added to a node's position selects its child in the same lookup (five "
@@ -347,7 +447,6 @@ def history_section(history: list[tuple[str, dict[str, Any]]]) -> list[str]:
         "formula per feature for training, batch scoring and requests.",
         "",
     ]
-    return lines
 
 
 def _experiment_rows(experiments: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -367,9 +466,24 @@ def _experiment_rows(experiments: dict[str, dict[str, Any]]) -> list[dict[str, A
                 "passed": result["checks"]["passed"],
                 "load": _load_span(result),
                 "bytes": result["result"]["bytes_read"] / max(result["result"]["requests"], 1),
+                "workers": result["server"]["workers"],
+                "cores": _cores(result),
             }
         )
     return rows
+
+
+def _experiment_table_row(r: dict[str, Any]) -> list[str]:
+    return [
+        r["label"],
+        _n(r["rps"]),
+        _n(r["flights_per_s"]),
+        _ms(r["p50"]),
+        _ms(r["p99"]),
+        f"{_n(r['cpu'])} µs",
+        "none" if r["passed"] else "SOME",
+        r["load"],
+    ]
 
 
 def improvement_section(
@@ -386,17 +500,26 @@ def improvement_section(
         f"`make stress-experiments`: the same wrk test for {duration} s per scenario, each "
         "changing one thing, each checked for failed requests like the main test.",
         "",
-        "| scenario | requests/s | flights/s | p50 | p99 | server CPU / request | "
-        "failed | load average |",
-        "|---|---|---|---|---|---|---|---|",
+        *machines_note(
+            {f"experiment {name}": r for name, r in experiments.items()} | {"make bench": bench}
+        ),
+        markdown_table(
+            [
+                "scenario",
+                "requests/s",
+                "flights/s",
+                "p50",
+                "p99",
+                "server CPU / request",
+                "failed",
+                "load average",
+            ],
+            [_experiment_table_row(r) for r in rows],
+        ),
+        "",
+        "![experiments](img/stress_experiments.png)",
+        "",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['label']} | {_n(r['rps'])} | {_n(r['flights_per_s'])} | {_ms(r['p50'])} | "
-            f"{_ms(r['p99'])} | {_n(r['cpu'])} µs | {'none' if r['passed'] else 'SOME'} | "
-            f"{r['load']} |"
-        )
-    lines += ["", "![experiments](img/stress_experiments.png)", ""]
     single = bench["single"]
     info_cost = (
         single["handler_with_info_access_log"]["p50_us"] - single["handler_p50_us"]["median"]
@@ -421,12 +544,14 @@ def improvement_section(
             why = "throughput grows with parallel workers while there are idle cores for them"
         else:
             why = (
-                "no gain in this run: the 2 cores were already full (wrk plus other jobs, "
-                f"load average {two['load']}), and two workers then only share them"
+                f"no gain in this run: the {two['cores']} cores were already full (wrk plus "
+                f"other jobs, load average {two['load']}), and {two['workers']} workers then "
+                "only share them"
             )
         findings.append(
-            f"* **Workers (= Lambda execution environments).** 2 workers serve "
-            f"{_n(two['rps'])} requests/s against {_n(one['rps'])} for 1 ({gain:.2f}x): "
+            f"* **Workers (= Lambda execution environments).** {two['workers']} workers serve "
+            f"{_n(two['rps'])} requests/s against {_n(one['rps'])} for {one['workers']} "
+            f"({gain:.2f}x): "
             f"{why}. On Lambda, concurrency plays this role and is not bounded by one "
             "machine's cores (below)."
         )
@@ -479,13 +604,22 @@ def aws_section(bench: dict[str, Any], prd: dict[str, Any]) -> list[str]:
     plans = prd["usage_plans"]
     client = plans.get("standard", next(iter(plans.values())))
     throttle = prd["stage_throttle"]
-    reserved = prd["lambda_reserved_concurrency"]
+    # Absent from the tfvars: unreserved, the account's pool (infra/variables.tf, issue 10).
+    reserved = prd.get("lambda_reserved_concurrency")
+    in_flight = reserved or 1000
+    concurrency = f"reserved concurrency {reserved}" if reserved else "no reserved concurrency"
+    cap = (
+        f"Reserved concurrency {reserved} caps prd at {reserved} requests in flight"
+        if reserved
+        else "Unreserved, prd shares the account's quota: at 1,000 it caps prd at 1,000 "
+        "requests in flight (new accounts start lower and must request an increase first)"
+    )
     src = AWS_SOURCES
     return [
         "### On AWS (not measurable here: facts and this project's settings)",
         "",
         f"Production settings (`infra/envs/prd.tfvars`): {memory} MB of Lambda memory, "
-        f"reserved concurrency {reserved}, provisioned concurrency "
+        f"{concurrency}, provisioned concurrency "
         f"{prd['lambda_provisioned_concurrency']}, stage throttle {throttle['rate_limit']} "
         f"req/s (burst {throttle['burst_limit']}), client usage plan "
         f"{client['rate_limit']} req/s (burst {client['burst_limit']}, quota "
@@ -502,11 +636,10 @@ def aws_section(bench: dict[str, Any], prd: dict[str, Any]) -> list[str]:
         "time, so throughput = concurrency / duration per request. Accounts start with 1,000 "
         f"concurrent executions per Region ([source]({src['lambda-quotas']})) and a function "
         "scales by up to 1,000 environments every 10 s "
-        f"([source]({src['lambda-scaling']})). Reserved concurrency {reserved} caps prd at "
-        f"{reserved} requests in flight; if each spends, say, 5 ms in Lambda including its "
-        "invocation overhead (an assumption: it cannot be measured here, and the handler's "
-        f"own share is well under 1 ms), that is {_n(reserved / 0.005)} requests/s, far more "
-        "than the stage throttle lets through.",
+        f"([source]({src['lambda-scaling']})). {cap}; if each spends, say, 5 ms in Lambda "
+        "including its invocation overhead (an assumption: it cannot be measured here, and the "
+        f"handler's own share is well under 1 ms), that is {_n(in_flight / 0.005)} "
+        "requests/s, far more than the stage throttle lets through.",
         "* **Cold starts: provisioned concurrency.** A new environment pays the image start "
         "plus this handler's init (measured: "
         f"{bench['cold_start']['ours']['import_and_load_s']['median']:.2f} s import + load). "
@@ -555,28 +688,36 @@ def commands_section() -> list[str]:
 
 
 # ---------------------------------------------------------------------------- assembly
-def _history() -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for path in sorted((RESULTS_DIR / "history").glob("*.json")):
+def _history(results: Path) -> dict[str, dict[str, Any]]:
+    """``history/<n>-<commit>-<slug>.json`` by label (`` `commit` slug ``), in file order."""
+    out = {}
+    for path in sorted((results / "history").glob("*.json")):
         _, commit, slug = path.stem.split("-", 2)
-        out.append((f"`{commit}` {slug.replace('-', ' ')}", json.loads(path.read_text())))
+        out[f"`{commit}` {slug.replace('-', ' ')}"] = json.loads(path.read_text(encoding="utf-8"))
     return out
 
 
-def build(images: Path = IMAGES) -> str:
-    """The whole document; writes its charts into ``images``."""
-    stress = _load("stress.json", "make stress")
-    bench = _load("bench.json", "make bench")
-    locust = _load("locust.json", "make stress-locust")
+def _measured_on(runs: Mapping[str, dict[str, Any]]) -> str:
+    """Where the runs were measured, from their recorded machines."""
+    if _one_machine(runs):
+        return f"on a machine with {_cores(next(iter(runs.values())))} cores"
+    return "on more than one machine (listed in the machine section)"
+
+
+def build(images: Path = IMAGES, results: Path = RESULTS_DIR) -> str:
+    """The whole document from the files in ``results``; writes its charts into ``images``."""
+    stress = _load(results, "stress.json", "make stress")
+    bench = _load(results, "bench.json", "make bench")
+    locust = _load(results, "locust.json", "make stress-locust")
     experiments = {
-        name: _load(f"exp-{name}.json", "make stress-experiments")
+        name: _load(results, f"exp-{name}.json", "make stress-experiments")
         for name in SCENARIOS
-        if (RESULTS_DIR / f"exp-{name}.json").is_file()
+        if (results / f"exp-{name}.json").is_file()
     }
     if not experiments:
         raise MissingResultsError("no exp-*.json results: run `make stress-experiments` first")
-    stats = read_stats(RESULTS_DIR / "locust")
-    history = charts.read_history(RESULTS_DIR / "locust_stats_history.csv")
+    stats = read_stats(results / "locust")
+    history = charts.read_history(results / "locust_stats_history.csv")
     charts.throughput_chart(history, images / "stress_locust_throughput.png")
     charts.latency_chart(history, images / "stress_locust_latency.png")
     charts.distribution_chart(
@@ -585,22 +726,24 @@ def build(images: Path = IMAGES) -> str:
     charts.experiments_chart(_experiment_rows(experiments), images / "stress_experiments.png")
     runs = {"make stress": stress, "make stress-locust": locust}
     runs |= {f"experiment {name}": result for name, result in experiments.items()}
+    runs["make bench"] = bench
+    past = _history(results)
     lines = [
         "# Stress test and performance",
         "",
         "<!-- Generated by `make stress-report` (python -m stress_test.report) from "
         "stress_test/results/ and infra/envs/prd.tfvars. Do not edit by hand. -->",
         "",
-        f"Measured on {stress['machine_before']['measured_at'][:10]} on a 2-core machine "
+        f"Measured on {machine_of(stress)['measured_at'][:10]} {_measured_on(runs | past)} "
         "shared with other jobs; every figure below is read from a results file written by the "
         "command named next to it.",
         "",
         *headline(stress, bench),
         *comparison(stress, bench),
-        *machine_section(runs, bench),
+        *machine_section(runs),
         *locust_section(locust, stats),
         *bench_section(bench),
-        *history_section(_history()),
+        *history_section(past),
         *improvement_section(experiments, bench, prd_settings()),
         *commands_section(),
     ]

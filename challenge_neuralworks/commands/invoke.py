@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks import environment
 from challenge_neuralworks.local.config import DEFAULT_HANDLER, GatewayConfig
 from challenge_neuralworks.local.context import ContextFactory
 from challenge_neuralworks.local.events import new_request_ids
@@ -28,7 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--event", required=True, help="API Gateway proxy event JSON file ('-' reads stdin)"
     )
     parser.add_argument(
-        "--models-dir", help="models directory for the handler (sets CNW_MODELS_DIR)"
+        "--models-dir",
+        help="models directory (the project's handler is built on it; another handler gets it "
+        "as CNW_MODELS_DIR, as a Lambda function gets its configuration)",
     )
     parser.add_argument(
         "--handler",
@@ -64,6 +67,21 @@ def _lambda_error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def _handler(dotted: str, models_dir: str | None) -> Any:
+    """The project's handler built on ``models_dir`` (no environment involved), or another
+    handler imported by name, configured through the environment like a Lambda function."""
+    if models_dir is None:
+        return import_handler(dotted)
+    directory = Path(models_dir).resolve()
+    if dotted == DEFAULT_HANDLER:
+        from challenge_neuralworks.handler import create_handler
+        from challenge_neuralworks.registry import Registry
+
+        return create_handler(Registry(directory))
+    os.environ[environment.MODELS_DIR] = str(directory)
+    return import_handler(dotted)
+
+
 def run(args: argparse.Namespace) -> int:
     """Invoke the handler once; 0 when it returned, 1 when it raised, 2 for a bad event file."""
     try:
@@ -71,10 +89,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"invoke: cannot read event {args.event}: {exc}", file=sys.stderr)
         return 2
-    if args.models_dir:
-        os.environ["CNW_MODELS_DIR"] = str(Path(args.models_dir).resolve())
     try:
-        handler = import_handler(args.handler)
+        handler = _handler(args.handler, args.models_dir)
     except Exception as exc:
         print(json.dumps(_lambda_error(exc), indent=2), file=sys.stderr)
         return 1

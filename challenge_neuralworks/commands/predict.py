@@ -149,7 +149,7 @@ def score(
     errors: list[str | None] = []
     for number, row in enumerate(rows, start=1):
         try:
-            parsed.append(model.parse(_request(model, row), "", context))
+            parsed.append(model.parse(request_item(model, row), "", context))
             errors.append(None)
         except InputError as exc:
             parsed.append(None)
@@ -170,7 +170,7 @@ def score(
     return out
 
 
-def _request(model: Model, row: dict[str, Any]) -> dict[str, Any]:
+def request_item(model: Model, row: dict[str, Any]) -> dict[str, Any]:
     """A request item from a row: API fields as they are, data-file rows translated."""
     if "Fecha-I" not in row:
         return row

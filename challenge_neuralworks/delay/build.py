@@ -32,6 +32,7 @@ from challenge_neuralworks.delay.minutes import (
 from challenge_neuralworks.delay.model import DelayClassifier, DelayMinutes
 from challenge_neuralworks.delay.train import FAST_CONFIG, TrainingConfig, fit_classifier
 from challenge_neuralworks.model import Trainer
+from challenge_neuralworks.monitor.reference import classifier_reference, minutes_reference
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,6 +148,9 @@ def build_classifier(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = classifier_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64), fitted.out_of_fold
+    )
     return model
 
 
@@ -189,6 +193,9 @@ def build_minutes(
         },
     )
     model.metadata["allowed_values"] = model.allowed_values()
+    model.metadata["reference"] = minutes_reference(
+        model, columns, frame["delayed"].to_numpy(np.int64)
+    )
     return model
 
 

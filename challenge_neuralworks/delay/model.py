@@ -9,7 +9,8 @@ Lambda function imports numpy, not scikit-learn. Training lives in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -99,6 +100,46 @@ class DelayFamilyModel(Model):
             )
         return flight
 
+    def feature_values(
+        self, items: Sequence[ScheduledFlight], matrix: np.ndarray | None = None
+    ) -> list[dict[str, Any]]:
+        """Each item's features as the model computes them, for prediction capture: numbers,
+        the label of the categorical ones (airline, destination), ``None`` where missing.
+        ``matrix`` is the items' feature matrix when :meth:`predict` already computed it."""
+        encoder = self.encoder
+        labels = {"airline": encoder.airlines, "destination": encoder.destinations}
+        if matrix is None:
+            matrix = encoder.encode(FlightColumns.from_flights(items))
+        rows = matrix.tolist()
+        return [
+            {
+                name: None
+                if math.isnan(value)
+                else (labels[name][int(value)] if name in labels else value)
+                for name, value in zip(encoder.features, row, strict=True)
+            }
+            for row in rows
+        ]
+
+    def input_values(self, item: ScheduledFlight) -> dict[str, Any]:
+        """The validated request fields of one item, flat (the ``input`` of a capture)."""
+        minute = 0 if item.minute is None else item.minute
+        return {
+            "scheduled": f"{item.year:04d}-{item.month:02d}-{item.day:02d}"
+            f"T{item.hour:02d}:{minute:02d}:00",
+            "minute_given": item.minute is not None,
+            "airline": item.airline,
+            "destination": item.destination,
+            "flight_type": item.flight_type,
+            "flight_number": item.flight_number,
+        }
+
+
+def keep_features(context: Context | None, X: np.ndarray) -> None:
+    """Hand the feature matrix to a caller that asked for it (a capture uses it as is)."""
+    if context is not None and context.features is not None:
+        context.features.append(X)
+
 
 def _unknown(field: str, value: str, allowed: Sequence[str]) -> InputError:
     return InputError(
@@ -132,14 +173,19 @@ class DelayClassifier(DelayFamilyModel):
 
     def predict_proba(self, flights: FlightColumns) -> np.ndarray:
         """Calibrated P(delay) of each flight."""
-        probability = sigmoid(self.ensemble.raw(self.encoder.encode(flights)))
+        return self._proba(self.encoder.encode(flights))
+
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        probability = sigmoid(self.ensemble.raw(X))
         return probability if self.calibrator is None else self.calibrator(probability)
 
     def predict(
         self, items: Sequence[ScheduledFlight], context: Context | None = None
     ) -> list[dict[str, Any]]:
         """``{"prediction": [p_no_delay, p_delay], "delayed": bool, "threshold": t}`` each."""
-        p_delay = self.predict_proba(FlightColumns.from_flights(items)).tolist()
+        X = self.encoder.encode(FlightColumns.from_flights(items))
+        keep_features(context, X)
+        p_delay = self._proba(X).tolist()
         threshold = round(self.threshold, 6)
         return [
             {
@@ -153,6 +199,19 @@ class DelayClassifier(DelayFamilyModel):
     def tabular(self, result: dict[str, Any]) -> dict[str, Any]:
         """``p_delay`` and the 0/1 decision for batch scoring files."""
         return {"p_delay": result["prediction"][1], "delayed": int(result["delayed"])}
+
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Share of flights over the threshold (%) and their mean P(delay): what an alarm on
+        the predicted delay rate watches."""
+        if not answers:
+            return {}
+        delayed = sum(1 for answer in answers if answer["delayed"])
+        return {
+            "PredictedDelayRate": round(100.0 * delayed / len(answers), 4),
+            "MeanDelayProbability": round(
+                sum(answer["prediction"][1] for answer in answers) / len(answers), 6
+            ),
+        }
 
 
 @artifact_type
@@ -175,7 +234,9 @@ class DelayMinutes(DelayFamilyModel):
 
     def predict_minutes(self, flights: FlightColumns) -> dict[str, np.ndarray]:
         """``expected``, ``p50`` and ``p90`` minutes of each flight (quantiles kept ordered)."""
-        X = self.encoder.encode(flights)
+        return self._minutes(self.encoder.encode(flights))
+
+    def _minutes(self, X: np.ndarray) -> dict[str, np.ndarray]:
         out = {name: ensemble.raw(X) for name, ensemble in self.ensembles.items()}
         out["p90"] = np.maximum(out["p90"], out["p50"])  # separately fitted quantiles may cross
         return out
@@ -184,10 +245,9 @@ class DelayMinutes(DelayFamilyModel):
         self, items: Sequence[ScheduledFlight], context: Context | None = None
     ) -> list[dict[str, Any]]:
         """``{"prediction": {"expected": m, "p50": m, "p90": m}}`` each, in minutes."""
-        minutes = {
-            k: v.tolist()
-            for k, v in self.predict_minutes(FlightColumns.from_flights(items)).items()
-        }
+        X = self.encoder.encode(FlightColumns.from_flights(items))
+        keep_features(context, X)
+        minutes = {k: v.tolist() for k, v in self._minutes(X).items()}
         return [
             {
                 "prediction": {
@@ -196,3 +256,10 @@ class DelayMinutes(DelayFamilyModel):
             }
             for i in range(len(items))
         ]
+
+    def summary_metrics(self, answers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """The mean expected delay of the request's flights, in minutes."""
+        if not answers:
+            return {}
+        total = sum(answer["prediction"]["expected"] for answer in answers)
+        return {"MeanExpectedDelayMinutes": round(total / len(answers), 3)}

@@ -1,17 +1,17 @@
 """``python -m challenge_neuralworks serve``: run the local API Gateway twin on uvicorn.
 
-It prints what a developer needs to make the first call (URL, key, a ready-to-paste curl line),
-then serves with httptools + uvloop when installed and the access log off: the twin is
-load-tested, and a log line per request would cost more than the gateway itself. With several
-workers, each key's usage plan is enforced once for the whole server through a shared-memory
-token bucket (see ``usage_plans.py``), not per worker.
+It prints what a developer needs to make the first call (URL, key, a ready-to-paste curl line,
+the Swagger UI page), then serves with the twin's protocol (``protocol.py``) and the access log
+off: the twin is load-tested, and a log line per request would cost more than the gateway itself.
+With several workers, each key's usage plan is enforced once for the whole server through a
+shared-memory token bucket (see ``usage_plans.py``), not per worker. What the handler reads from
+the environment (models directory, stage, capture directory) is set here, before any worker or
+execution environment starts, so the handler sees it exactly as in Lambda.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import importlib.util
 import json
 import os
 import shlex
@@ -21,14 +21,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks import environment
 from challenge_neuralworks.local.config import (
-    API_KEY_ENV,
     DEFAULT_API_KEY,
+    DEFAULT_INGEST_KEY,
     ConfigError,
     GatewayConfig,
+    TwinEnvironment,
     build_config,
     load_config_file,
 )
+from challenge_neuralworks.routes import ROUTES
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -43,15 +46,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         dest="api_keys",
         metavar="KEY",
-        help=f"accepted x-api-key value, repeatable (default: ${API_KEY_ENV} or {DEFAULT_API_KEY})",
+        help=f"accepted x-api-key value, repeatable (default: ${environment.API_KEY} or"
+        f" {DEFAULT_API_KEY})",
     )
     parser.add_argument(
-        "--models-dir", help="models directory for the handler (sets CNW_MODELS_DIR)"
+        "--ingest-key",
+        help="x-ingest-key value standing for a SigV4 signature on AWS_IAM routes (default:"
+        f" ${environment.INGEST_KEY} or {DEFAULT_INGEST_KEY})",
+    )
+    parser.add_argument(
+        "--models-dir", help=f"models directory for the handler (sets {environment.MODELS_DIR})"
+    )
+    parser.add_argument(
+        "--capture-dir",
+        help=f"write captured predictions under DIR (sets {environment.CAPTURE_DIR})",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
     )
-    parser.add_argument("--stage", help="API Gateway stage, the first path segment (default dev)")
+    parser.add_argument(
+        "--stage",
+        help=f"API Gateway stage, the first path segment (default dev; sets {environment.STAGE})",
+    )
     parser.add_argument("--rate", type=float, help="usage plan steady rate, requests/s per key")
     parser.add_argument("--burst", type=int, help="usage plan burst (token bucket size) per key")
     parser.add_argument("--quota", help="usage plan quota per key, LIMIT/PERIOD, e.g. 10000/day")
@@ -60,20 +76,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--handler", help="Lambda handler as package.module.function (default: the project's)"
     )
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the handler inside the worker (debuggers work; the Lambda timeout is then"
+        " checked after the handler returns instead of stopping it)",
+    )
+    parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default for speed)"
     )
-    env_level = os.environ.get("LOG_LEVEL", "info").lower()
+    env_level = TwinEnvironment().log_level.lower()
     parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
         default=env_level if env_level in _LOG_LEVELS else "info",
-        help="server log level (default: $LOG_LEVEL or info)",
+        help=f"server log level (default: ${environment.LOG_LEVEL} or info)",
     )
 
 
 def gateway_config(args: argparse.Namespace) -> GatewayConfig:
     """The configuration the options (and the ``--config`` file) describe."""
-    return build_config(
+    env = TwinEnvironment()
+    config = build_config(
         load_config_file(args.config) if args.config else None,
         api_keys=args.api_keys,
         stage=args.stage,
@@ -81,8 +104,10 @@ def gateway_config(args: argparse.Namespace) -> GatewayConfig:
         burst=args.burst,
         quota=args.quota,
         handler=args.handler,
-        env_api_key=os.environ.get(API_KEY_ENV),
+        env_api_key=env.api_key,
+        ingest_key=args.ingest_key or env.ingest_key,
     )
+    return replace(config, isolation="inline") if args.in_process else config
 
 
 def _display_host(host: str) -> str:
@@ -97,11 +122,18 @@ def banner(config: GatewayConfig, host: str, port: int, workers: int) -> str:
 
     base = f"http://{_display_host(host)}:{port}/{config.stage}"
     key = config.api_keys[0]
+    resources = " ".join(dict.fromkeys(route.path for route in ROUTES))
+    isolation = (
+        "in each worker (--in-process)"
+        if config.isolation == "inline"
+        else "in its own execution environment per worker, stopped at its"
+        f" {config.timeout_ms / 1000:g} s timeout"
+    )
     lines = [
         f"challenge_neuralworks local API Gateway twin: stage {config.stage!r}, "
         f"{workers} worker(s), handler {config.handler}",
-        f"  URL:      {base}  (resources: /health /models /models/{{model_name}} "
-        "/inference/{model_name})",
+        f"  URL:      {base}  (resources: {resources})",
+        f"  Docs:     {base}/docs  (Swagger UI; twin-only, no key)",
     ]
     for api_key in config.api_keys:
         # The first key is shown in full for the curl line; the others only by name.
@@ -111,6 +143,12 @@ def banner(config: GatewayConfig, host: str, port: int, workers: int) -> str:
             f"  API key:  {shown}{note}; usage plan {api_key.usage_plan!r}:"
             f" {config.plan_for(api_key).describe()}"
         )
+    if any(route.authorization == "AWS_IAM" for route in ROUTES):
+        shown = (
+            config.ingest_key if config.ingest_key == DEFAULT_INGEST_KEY else "(value not shown)"
+        )
+        lines.append(f"  IAM:      AWS_IAM routes also need header x-ingest-key: {shown}")
+    lines.append(f"  Handler:  runs {isolation}")
     if workers > 1:
         lines.append(
             f"  Limits:   each key's rate, burst and quota hold for the whole server: the {workers}"
@@ -138,23 +176,6 @@ def banner(config: GatewayConfig, host: str, port: int, workers: int) -> str:
     return "\n".join(lines)
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging setup plus the twin's own logger (handler crashes, bad responses).
-
-    Only ``challenge_neuralworks.local`` is configured here: the handler configures the rest of
-    the package's loggers itself, as it does in Lambda, and the two must not log twice.
-    """
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["challenge_neuralworks.local"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
-
-
 def _shared_state(config: GatewayConfig) -> GatewayConfig:
     """Create and fill the shared usage-plan state for several workers; returns the config."""
     from challenge_neuralworks.local.usage_plans import (
@@ -176,11 +197,24 @@ def _shared_state(config: GatewayConfig) -> GatewayConfig:
     return replace(config, shared_state_path=path)
 
 
+def _handler_environment(args: argparse.Namespace, config: GatewayConfig) -> dict[str, str]:
+    """What the handler reads from the environment, as ``serve``'s options set it."""
+    handler_env = {environment.STAGE: config.stage}
+    for option, name in (
+        (args.models_dir, environment.MODELS_DIR),
+        (args.capture_dir, environment.CAPTURE_DIR),
+    ):
+        if option:
+            handler_env[name] = str(Path(option).resolve())
+    return handler_env
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the exit code (2 for a bad configuration)."""
     import uvicorn
 
-    from challenge_neuralworks.local.app import CONFIG_ENV, GatewayApp
+    from challenge_neuralworks.local.app import GatewayApp
+    from challenge_neuralworks.local.protocol import server_options
 
     try:
         config = gateway_config(args)
@@ -190,29 +224,23 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("serve: --workers must be >= 1", file=sys.stderr)
         return 2
-    if args.models_dir:
-        models_dir = Path(args.models_dir).resolve()
-        if not models_dir.is_dir():
-            print(f"serve: --models-dir {models_dir} is not a directory", file=sys.stderr)
-            return 2
-        os.environ["CNW_MODELS_DIR"] = str(models_dir)
+    if args.models_dir and not Path(args.models_dir).is_dir():
+        print(f"serve: --models-dir {args.models_dir} is not a directory", file=sys.stderr)
+        return 2
+    if args.capture_dir:
+        Path(args.capture_dir).mkdir(parents=True, exist_ok=True)
+    os.environ.update(_handler_environment(args, config))
     if args.workers > 1:
         config = _shared_state(config)
     print(banner(config, args.host, args.port, args.workers), flush=True)
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
-        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
-        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        "access_log": args.access_log,
-        "log_level": args.log_level,
-        "log_config": _log_config(args.log_level),
-        "server_header": False,
-        "lifespan": "on",
+        **server_options(config, log_level=args.log_level, access_log=args.access_log),
     }
     try:
         if args.workers > 1:
-            os.environ[CONFIG_ENV] = config.to_json()
+            os.environ[environment.GATEWAY_CONFIG] = config.to_json()
             uvicorn.run(
                 "challenge_neuralworks.local.app:create_app_from_env",
                 factory=True,

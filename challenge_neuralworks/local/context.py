@@ -67,7 +67,8 @@ class ContextFactory:
 
     def __init__(self, config: GatewayConfig, wall_time: Callable[[], float] = time.time) -> None:
         self._function_name = config.lambda_function_name
-        self._arn = (
+        #: The ARN API Gateway invokes: the function's ``live`` alias.
+        self.arn = (
             f"arn:aws:lambda:{config.region}:{config.account_id}:function:"
             f"{config.lambda_function_name}:{config.function_alias}"
         )
@@ -80,7 +81,7 @@ class ContextFactory:
         return LambdaContext(
             aws_request_id=aws_request_id,
             function_name=self._function_name,
-            invoked_function_arn=self._arn,
+            invoked_function_arn=self.arn,
             memory_limit_in_mb=self._memory,
             deadline_ms=int(self._wall_time() * 1000) + self._timeout_ms,
             wall_time=self._wall_time,

@@ -21,7 +21,8 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from challenge_neuralworks.local.config import ApiKey, GatewayConfig
-from challenge_neuralworks.local.routes import RESOURCES, Match
+from challenge_neuralworks.local.routes import Match
+from challenge_neuralworks.routes import resources
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -131,8 +132,17 @@ class EventFactory:
         self._api_id = config.api_id
         self._default_domain = f"{config.api_id}.execute-api.{config.region}.amazonaws.com"
         self._stage_variables = dict(config.stage_variables) if config.stage_variables else None
-        self._resource_ids = {t: _resource_id(config.api_id, t) for t in RESOURCES}
+        self._resource_ids = {t: _resource_id(config.api_id, t) for t in resources()}
         self._identity_template: dict[str, Any] = dict.fromkeys(_IDENTITY_FIELDS)
+        # A fake assumed-role caller: what identity holds for a SigV4-signed request.
+        role = f"arn:aws:sts::{config.account_id}:assumed-role/cnw-{config.stage}-ingest"
+        self._iam_identity = {
+            "accountId": config.account_id,
+            "accessKey": "ASIALOCALTWIN0000000",
+            "caller": "AROALOCALTWIN00000000:local-ingest",
+            "user": "AROALOCALTWIN00000000:local-ingest",
+            "userArn": f"{role}/local-ingest",
+        }
         self._time_second = -1
         self._time_text = ""
 
@@ -163,8 +173,12 @@ class EventFactory:
         protocol: str,
         api_key: ApiKey | None,
         ids: RequestIds,
+        signed: bool = False,
     ) -> dict[str, Any]:
         """The proxy event for one request.
+
+        ``signed``: the route is ``AWS_IAM`` and the request carried the ingest key, so
+        ``identity`` names an IAM caller as API Gateway does for a SigV4-signed request.
 
         ``headers``/``multi_headers`` are the client's (see ``collect_headers``); they are
         completed in place with the headers API Gateway adds (X-Forwarded-*, X-Amzn-Trace-Id).
@@ -180,6 +194,8 @@ class EventFactory:
         if api_key is not None:
             identity["apiKey"] = api_key.value
             identity["apiKeyId"] = api_key.key_id
+        if signed:
+            identity.update(self._iam_identity)
         domain = headers.get("host") or self._default_domain
         resource = match.resource
         return {

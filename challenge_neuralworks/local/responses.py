@@ -18,8 +18,14 @@ from typing import Any
 
 #: REST API payload limit (10 MB), enforced before anything else.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-#: Synchronous Lambda invocation payload limit (6 MB) for the event and for the response.
+#: Synchronous Lambda invocation payload limit (6 MB) on the event JSON API Gateway sends.
 MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: REST API quota "Total combined size of request line and header values": 10,240 bytes.
+MAX_HEADER_BYTES = 10_240
+#: REST API quota "Length, in characters, of the URL for a regional API" (the deployed API is
+#: REGIONAL; an edge-optimized one allows 8,192). Counted on the request line, as the HTTP decoder
+#: in front of API Gateway counts its line limit.
+MAX_REQUEST_LINE_BYTES = 10_240
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,21 @@ class GatewayResponse:
             headers.append((b"x-amz-apigw-id", extended_request_id.encode("ascii")))
         return headers
 
+    def raw(self) -> bytes:
+        """The whole HTTP/1.1 answer, for refusals written before a request exists (edge)."""
+        lines = [b"HTTP/1.1 %d %s" % (self.status, _REASONS.get(self.status, b""))]
+        lines += [name + b": " + value for name, value in self.headers("", "")]
+        lines.append(b"connection: close")
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+
+
+_REASONS = {
+    400: b"Bad Request",
+    413: b"Request Entity Too Large",
+    414: b"Request-URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
+
 
 MISSING_AUTHENTICATION_TOKEN = GatewayResponse(
     403,
@@ -61,6 +82,26 @@ PAYLOAD_TOO_LARGE = GatewayResponse(
     413,
     b"HTTP content length exceeded %d bytes." % MAX_REQUEST_BYTES,
     content_type=b"text; charset=utf-8",
+)
+#: Request line over 10,240 bytes: refused at the edge by its HTTP decoder, in plain text.
+URI_TOO_LONG = GatewayResponse(
+    414,
+    b"An HTTP line is larger than %d bytes." % MAX_REQUEST_LINE_BYTES,
+    content_type=b"text; charset=utf-8",
+)
+#: Headers over 10,240 bytes: refused at the edge by its HTTP decoder, in plain text.
+REQUEST_HEADER_FIELDS_TOO_LARGE = GatewayResponse(
+    431,
+    b"HTTP header is larger than %d bytes." % MAX_HEADER_BYTES,
+    content_type=b"text; charset=utf-8",
+)
+#: An AWS_IAM method and a signature that does not verify (here: a wrong ``x-ingest-key``).
+INVALID_SIGNATURE = GatewayResponse(
+    403,
+    b'{"message":"The request signature we calculated does not match the signature you'
+    b" provided. Check your AWS Secret Access Key and signing method. Consult the service"
+    b' documentation for details."}',
+    error_type=b"InvalidSignatureException",
 )
 #: The event exceeds Lambda's 6 MB invocation payload.
 LAMBDA_REQUEST_TOO_LONG = GatewayResponse(

@@ -1,26 +1,42 @@
-"""Helpers to run the twin inside a test process: a real uvicorn server in a thread, a fake clock.
+"""The one harness that starts the twin, waits until it serves, and always stops it.
 
-Contract tests must go through real HTTP (the same parser, headers and framing a client meets),
-yet stay in-process so that an injected handler can record what it received. ``serve_in_thread``
-binds a free loopback port first (no race for the port), starts uvicorn on it, waits until it
-accepts, and always stops it. ``FakeClock`` makes throttling and quota tests exact: time moves
-only when the test says so.
+Two ways to run it, over one wait-for-ready implementation (``wait_until_ready``):
+
+* in a thread of the test process (``running_in_thread`` / ``serve_in_thread``): real uvicorn and
+  real HTTP (the same parser, headers and framing a client meets), with an injected handler that
+  can record what it received, and a ``FakeClock`` that moves only when the test says so;
+* as ``python -m challenge_neuralworks serve`` in its own process (``running_serve``): what a
+  developer runs, with workers and execution environments, for the serve tests, the load tests and
+  ``make stress``. It gets its own session, so stopping it also ends its workers and runtimes.
+
+Both bind a free loopback port, never a fixed one, and stop what they started by its id.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from challenge_neuralworks.local.app import GatewayApp
+from challenge_neuralworks.local.config import DEFAULT_API_KEY, DEFAULT_STAGE
 
-_START_TIMEOUT_S = 15.0
+#: Generous: a cold start compiles every import when PYTHONDONTWRITEBYTECODE is set, and CI shares
+#: its cores with whatever else runs.
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeClock:
@@ -74,34 +90,206 @@ class RecordingHandler:
         return self.calls[-1][0]
 
 
-@contextmanager
-def serve_in_thread(app: GatewayApp) -> Iterator[str]:
-    """Serve ``app`` on a free 127.0.0.1 port; yields the base URL (no stage); always stops."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(
+    ready: Callable[[], bool],
+    *,
+    alive: Callable[[], bool],
+    what: str,
+    timeout_s: float = START_TIMEOUT_S,
+    interval_s: float = 0.05,
+) -> None:
+    """Poll ``ready`` until it is true; fail as soon as ``alive`` is false, or at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if not alive():
+            raise RuntimeError(f"{what} stopped before it was ready")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} was not ready within {timeout_s:g} s")
+        time.sleep(interval_s)
+
+
+def answers_health(base_url: str, api_key: str) -> bool:
+    """Whether ``GET {base_url}/health`` with ``api_key`` answers 200 right now."""
+    request = urllib.request.Request(f"{base_url}/health", headers={"x-api-key": api_key})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@dataclass
+class InThreadTwin:
+    """A twin served by uvicorn in a thread of this process."""
+
+    url: str
+    app: GatewayApp
+    server: Any  # uvicorn.Server
+
+    def open_connections(self) -> int:
+        """Connections the server holds right now (slow-client tests wait on this)."""
+        return len(self.server.server_state.connections)
+
+
+@contextlib.contextmanager
+def running_in_thread(app: GatewayApp) -> Iterator[InThreadTwin]:
+    """Serve ``app`` on a free 127.0.0.1 port with the twin's uvicorn settings; always stops."""
+    import uvicorn
+
+    from challenge_neuralworks.local.protocol import server_options
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
+    options = server_options(app.config, log_level=None)
+    server = uvicorn.Server(uvicorn.Config(app, timeout_graceful_shutdown=5, **options))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="gateway-twin", daemon=True
     )
     thread.start()
     try:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the gateway twin did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
+        wait_until_ready(
+            lambda: server.started, alive=thread.is_alive, what="the in-thread gateway twin"
+        )
+        yield InThreadTwin(f"http://127.0.0.1:{port}", app, server)
     finally:
         server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT_S)
+        thread.join(timeout=START_TIMEOUT_S)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: GatewayApp) -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port; yields the base URL (no stage); always stops."""
+    with running_in_thread(app) as twin:
+        yield twin.url
+
+
+@dataclass
+class ServeProcess:
+    """A running ``python -m challenge_neuralworks serve``."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    stage: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        """The serve process (the leader of its session: workers and runtimes are in it)."""
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no stage)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>/<stage>``: the stage URL clients use."""
+        return f"{self.url}/{self.stage}"
+
+    def output(self) -> str:
+        """What serve printed so far (banner, logs)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """SIGINT (uvicorn's graceful stop), then SIGKILL for anything left in its session."""
+        stop_session(self.process)
+
+
+@contextlib.contextmanager
+def running_serve(
+    *options: str,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    stage: str = DEFAULT_STAGE,
+    ready: Callable[[ServeProcess], bool] | None = None,
+    ready_key: str = DEFAULT_API_KEY,
+    cwd: Path = REPO,
+) -> Iterator[ServeProcess]:
+    """Run ``serve --host 127.0.0.1 --port <free> *options`` until the block ends.
+
+    Ready means ``GET /<stage>/health`` with ``ready_key`` answers 200 (or ``ready`` says so);
+    the process is stopped, with its session, whatever happens in the block.
+    """
+    port = free_port()
+    command: Sequence[str] = [
+        sys.executable,
+        "-m",
+        "challenge_neuralworks",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *options,
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = ServeProcess(process, port, stage, log_path)
+    try:
+        check = ready or (lambda s: answers_health(s.base_url, ready_key))
+        try:
+            wait_until_ready(
+                lambda: check(served),
+                alive=lambda: process.poll() is None,
+                what=f"serve on port {port}",
+            )
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; its output:\n{served.output()[-4000:]}") from None
+        yield served
+    finally:
+        served.stop()
+
+
+def stop_session(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process`` gracefully, then kill whatever is left of the session it leads."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+    for pid in session_members(process.pid):  # workers or runtimes orphaned by a crash, if any
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()  # fields 3.. (the name may contain spaces)
+
+
+def session_members(session: int) -> list[int]:
+    """Live processes whose session id is ``session`` (serve, its workers and runtimes)."""
+    members = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return members
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is not None and fields[0] != "Z" and int(fields[3]) == session:
+            members.append(int(entry.name))
+    return members

@@ -21,7 +21,11 @@ from challenge_neuralworks.delay.build import (
     model_version,
     restrict,
 )
-from challenge_neuralworks.delay.evaluate import classification_metrics, protocol_splits
+from challenge_neuralworks.delay.evaluate import (
+    classification_metrics,
+    evaluate_classifier,
+    protocol_splits,
+)
 from challenge_neuralworks.delay.features import columns_from_frame
 from challenge_neuralworks.delay.train import blank_optional
 from challenge_neuralworks.model import Trainer
@@ -33,12 +37,16 @@ from challenge_neuralworks.nowcast.train import (
     departure_log,
     fit_nowcast,
 )
+from challenge_neuralworks.tables import markdown_table
 
 if TYPE_CHECKING:
     from challenge_neuralworks.data import Flights
 
 #: The leads (hours before the scheduled departure) every evaluation reports.
 EVALUATION_LEADS: Final[tuple[float, ...]] = (0.5, 1.0, 2.0, 6.0, 24.0)
+#: Issue 12's targets on the temporal protocol: at 2 h ahead, and at 24 h against ``delay``.
+TARGET_LEAD: Final[float] = 2.0
+TARGETS: Final[dict[str, float]] = {"roc_auc": 0.72, "pr_auc": 0.42}
 
 
 def lead_label(hours: float) -> str:
@@ -52,10 +60,13 @@ def evaluate_nowcast(
     *,
     leads: tuple[float, ...] = EVALUATION_LEADS,
     fitted: FittedNowcast | None = None,
+    compare_delay: bool = False,
 ) -> dict[str, Any]:
     """The temporal protocol's metrics at each lead and for the schedule-only answer.
 
     ``fitted`` (a model fitted on the protocol's train side, e.g. by a notebook) skips the fit.
+    ``compare_delay`` adds ``delay`` itself (its recipe, ``config.schedule``, calibrated, fitted
+    on the same train side) scored on the same test flights.
     """
     from challenge_neuralworks.data import scheduled_view
 
@@ -75,7 +86,7 @@ def evaluate_nowcast(
     def metrics(probability: np.ndarray, threshold: float) -> dict[str, float]:
         return classification_metrics(labels, probability, threshold, rate)
 
-    return {
+    report: dict[str, Any] = {
         "train_rows": len(split.train),
         "test_rows": len(split.test),
         "train_delay_rate": rate,
@@ -92,6 +103,64 @@ def evaluate_nowcast(
             for shape, flights in shapes.items()
         },
     }
+    if compare_delay:
+        delay = evaluate_classifier(data, config.schedule, protocols=("temporal",))["temporal"]
+        report["delay"] = {shape: delay.metrics[shape] for shape in shapes}
+    return report
+
+
+def card_section(report: dict[str, Any]) -> str:
+    """``docs/model_card.md``'s ``delay_nowcast`` section from :meth:`NowcastTrainer.evaluate`'s
+    report: ROC-AUC and PR-AUC at each lead next to ``delay``'s, and the issue's targets."""
+    temporal = report["protocols"]["temporal"]
+    delay = temporal.get("delay", temporal["schedule_only"])
+    reference = "`delay`" if "delay" in temporal else "schedule-only"
+
+    def figures(metrics: dict[str, Any]) -> list[str]:
+        return [f"{metrics[shape][name]:.3f}" for shape in ("full", "basic") for name in TARGETS]
+
+    rows = [[f"{label} ahead", *figures(m)] for label, m in temporal["leads"].items()]
+    rows.append([f"{reference} (no live context)", *figures(delay)])
+    rows.append(["schedule-only answer", *figures(temporal["schedule_only"])])
+    table = markdown_table(
+        ["prediction", "ROC-AUC full", "PR-AUC full", "ROC-AUC basic", "PR-AUC basic"],
+        rows,
+        align="lrrrr",
+    )
+    at_target = temporal["leads"][lead_label(TARGET_LEAD)]["full"]
+    at_day = temporal["leads"][lead_label(max(EVALUATION_LEADS))]
+    met = {name: at_target[name] >= floor for name, floor in TARGETS.items()}
+    day_ok = all(at_day[s][n] >= delay[s][n] for s in ("full", "basic") for n in TARGETS)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    return "\n".join(
+        [
+            "## `delay_nowcast`: the nowcast at each lead",
+            "",
+            "Temporal protocol: trained on flights scheduled January–October 2017 "
+            f"({temporal['train_rows']:,} rows), tested on November–December "
+            f"({temporal['test_rows']:,} flights, {temporal['test_delay_rate']:.1%} delayed). "
+            "Each test flight is predicted *L* hours before its scheduled time from the "
+            "departures whose actual time is at or before that moment (the data file is the "
+            "feed). *full*: requests with `FECHA-I` minute and `VLO-I`; *basic*: without them. "
+            f"The {reference} row is {reference} fitted on the same training side and scored on "
+            "the same flights; the schedule-only row is the nowcast's own answer when it has no "
+            "live context.",
+            "",
+            table,
+            "",
+            f"Targets (issue 12): at {TARGET_LEAD:g} h ahead ROC-AUC ≥ {TARGETS['roc_auc']} "
+            f"({at_target['roc_auc']:.3f}: {verdict(met['roc_auc'])}) and PR-AUC ≥ "
+            f"{TARGETS['pr_auc']} ({at_target['pr_auc']:.3f}: {verdict(met['pr_auc'])}); at "
+            f"{max(EVALUATION_LEADS):g} h no worse than {reference} on both metrics and both "
+            f"request shapes ({verdict(day_ok)}).",
+            "",
+            "Written by `python -m challenge_neuralworks evaluate --model delay_nowcast` "
+            "(also `docs/evaluation/delay_nowcast/metrics.json`).",
+        ]
+    )
 
 
 def build_nowcast(
@@ -177,5 +246,9 @@ class NowcastTrainer(Trainer):
         return {
             "model": self.model.name,
             "config": config.as_dict(),
-            "protocols": {"temporal": evaluate_nowcast(data, config)},
+            "protocols": {"temporal": evaluate_nowcast(data, config, compare_delay=True)},
         }
+
+    def card_section(self, report: dict[str, Any]) -> str:
+        """See :func:`card_section`."""
+        return card_section(report)

@@ -24,7 +24,7 @@ import numpy as np
 
 from challenge_neuralworks.artifacts import artifact_type
 from challenge_neuralworks.delay.features import FeatureEncoder, FlightColumns
-from challenge_neuralworks.delay.model import DelayFamilyModel
+from challenge_neuralworks.delay.model import DelayClassifier, DelayFamilyModel, keep_features
 from challenge_neuralworks.departures.feed import DepartureSnapshot
 from challenge_neuralworks.departures.records import local_time
 from challenge_neuralworks.ensemble import TreeEnsemble, sigmoid
@@ -95,6 +95,7 @@ class NowcastClassifier(DelayFamilyModel):
         """P(delay) of each flight and the plan that produced it (live or schedule-only)."""
         context = context or Context()
         X = self.encoder.encode(flights)
+        keep_features(context, X)  # a capture records the schedule features, as for delay
         probability = sigmoid(self.schedule.raw(X))
         plan = self._plan(flights, context)
         live = np.array([reason is None for reason in plan.reason])
@@ -132,6 +133,9 @@ class NowcastClassifier(DelayFamilyModel):
                 }
             )
         return answers
+
+    #: The same answer summary as ``delay``'s (the predicted delay rate an alarm watches).
+    summary_metrics = DelayClassifier.summary_metrics
 
     def tabular(self, result: dict[str, Any]) -> dict[str, Any]:
         """``p_delay``, the 0/1 decision and the context's mode, reason, time and lead."""

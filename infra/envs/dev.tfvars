@@ -1,13 +1,16 @@
 # Development (branch develop, Terraform Cloud workspace cnw-dev, GitHub environment dev).
 environment = "dev"
 
+# Unreserved (the account's shared pool): a reservation is refused on accounts whose concurrency
+# quota is still 10. Set it only after checking the quota; a precondition compares it.
+# lambda_reserved_concurrency = 50
+
 lambda_memory_mb               = 1024
 lambda_timeout_seconds         = 10
-lambda_reserved_concurrency    = 5
 lambda_provisioned_concurrency = 0
 log_level                      = "DEBUG"
 log_retention_days             = 14
-ecr_keep_images                = 15
+capture_sample                 = 1.0
 
 stage_throttle = {
   rate_limit  = 20

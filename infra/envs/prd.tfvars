@@ -1,13 +1,17 @@
 # Production (branch main, Terraform Cloud workspace cnw-prd, GitHub environment prd).
 environment = "prd"
 
+# Unreserved (the account's shared pool): a reservation is refused on accounts whose concurrency
+# quota is still 10. Set it only after checking the quota; a precondition compares it.
+# lambda_reserved_concurrency = 50
+
 lambda_memory_mb               = 1024
 lambda_timeout_seconds         = 10
-lambda_reserved_concurrency    = 50
 lambda_provisioned_concurrency = 1
 log_level                      = "INFO"
 log_retention_days             = 90
-ecr_keep_images                = 50
+capture_sample                 = 0.1
+capture_expiry_days            = 180
 
 stage_throttle = {
   rate_limit  = 200

@@ -16,8 +16,10 @@ from challenge_neuralworks import handler
 from challenge_neuralworks.local.app import GatewayApp
 from challenge_neuralworks.local.config import DEFAULT_API_KEY, DEFAULT_STAGE, GatewayConfig
 from challenge_neuralworks.local.testing import serve_in_thread
+from challenge_neuralworks.model import discover
 
-SERVED_MODELS = ["delay", "delay_minutes", "delay_nowcast"]
+#: Every registered model must be served from a committed artifact.
+SERVED_MODELS = sorted(discover())
 
 
 @pytest.fixture(scope="session")

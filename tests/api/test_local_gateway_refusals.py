@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from awslambdaric.lambda_runtime_marshaller import to_json
 
 from challenge_neuralworks.local.app import GatewayApp
 from challenge_neuralworks.local.config import DEFAULT_API_KEY, GatewayConfig
 from challenge_neuralworks.local.responses import MAX_LAMBDA_PAYLOAD_BYTES, MAX_REQUEST_BYTES
+from challenge_neuralworks.local.runtime import MAX_RESPONSE_BYTES
 from challenge_neuralworks.local.testing import FakeClock, RecordingHandler, serve_in_thread
 
 HEADERS = {"x-api-key": DEFAULT_API_KEY}
@@ -53,6 +56,14 @@ def assert_gateway_answer(
     assert response.headers["content-type"] == "application/json"
     assert response.headers.get("x-amzn-ErrorType") == error_type
     assert response.headers.get("x-amzn-RequestId")
+
+
+def internal_error_logs(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """``GET /dev/health``, which must be API Gateway's 502; the twin's log messages."""
+    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
+        response = client.get("/dev/health", headers=HEADERS)
+    assert_gateway_answer(response, 502, "Internal server error", "InternalServerErrorException")
+    return [r.getMessage() for r in caplog.records if r.name == "challenge_neuralworks.local"]
 
 
 @pytest.mark.parametrize(
@@ -211,10 +222,8 @@ def test_malformed_proxy_response_is_a_502(
     client: httpx.Client, handler: RecordingHandler, result: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler.respond = lambda event, context: result
-    with caplog.at_level(logging.ERROR, logger="challenge_neuralworks.local"):
-        response = client.get("/dev/health", headers=HEADERS)
-    assert_gateway_answer(response, 502, "Internal server error", "InternalServerErrorException")
-    assert any("malformed Lambda proxy response" in r.getMessage() for r in caplog.records)
+    logs = internal_error_logs(client, caplog)
+    assert any("malformed Lambda proxy response" in message for message in logs)
 
 
 def test_invalid_base64_body_is_a_configuration_error(
@@ -229,13 +238,69 @@ def test_invalid_base64_body_is_a_configuration_error(
     assert_gateway_answer(response, 500, "Internal server error", "InternalServerErrorException")
 
 
-def test_response_over_6_mb_is_a_502(client: httpx.Client, handler: RecordingHandler) -> None:
-    handler.respond = lambda event, context: {
-        "statusCode": 200,
-        "body": "z" * (MAX_LAMBDA_PAYLOAD_BYTES + 1),
-    }
+def _response_of_json_size(size: int, char: str = "z") -> dict[str, Any]:
+    """A proxy response whose JSON, as awslambdaric marshals it, is ``size`` bytes long."""
+    overhead = len(to_json({"statusCode": 200, "body": ""}))
+    escaped = len(to_json(char)) - 2  # "é" is marshalled as \u00e9 (6 bytes)
+    count, rest = divmod(size - overhead, escaped)
+    return {"statusCode": 200, "body": char * count + "z" * rest}
+
+
+def test_response_json_over_lambdas_limit_is_a_502(
+    client: httpx.Client, handler: RecordingHandler, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Lambda measures the JSON its runtime posts (6,291,556 bytes at most), not the body.
+    handler.respond = lambda event, context: _response_of_json_size(MAX_RESPONSE_BYTES)
     response = client.get("/dev/health", headers=HEADERS)
-    assert response.status_code == 502
+    assert response.status_code == 200
+    assert len(response.content) == MAX_RESPONSE_BYTES - len(
+        to_json({"statusCode": 200, "body": ""})
+    )
+    handler.respond = lambda event, context: _response_of_json_size(MAX_RESPONSE_BYTES + 1)
+    logs = internal_error_logs(client, caplog)
+    assert any("6291557 bytes exceeds Lambda's limit" in message for message in logs)
+
+
+def test_non_ascii_body_counts_as_the_runtime_escapes_it(
+    client: httpx.Client, handler: RecordingHandler
+) -> None:
+    # 1.1 M "é": 2.2 MB of UTF-8 in the HTTP answer, but 6.6 MB of \u00e9 in the Lambda JSON.
+    handler.respond = lambda event, context: {"statusCode": 200, "body": "é" * 1_100_000}
+    assert client.get("/dev/health", headers=HEADERS).status_code == 502
+    handler.respond = lambda event, context: {"statusCode": 200, "body": "é" * 1_000_000}
+    response = client.get("/dev/health", headers=HEADERS)
+    assert response.status_code == 200
+    assert len(response.content) == 2_000_000
+
+
+def test_answer_that_is_not_json_serialisable_is_a_502(
+    client: httpx.Client, handler: RecordingHandler, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler.respond = lambda event, context: {"statusCode": 200, "body": object()}
+    assert any("Runtime.MarshalError" in message for message in internal_error_logs(client, caplog))
+
+
+def test_an_answer_is_read_back_as_the_runtime_marshals_it(
+    client: httpx.Client, handler: RecordingHandler
+) -> None:
+    # awslambdaric encodes a Decimal as a JSON number: API Gateway reads statusCode 201.
+    handler.respond = lambda event, context: {"statusCode": Decimal(201), "body": "made"}
+    response = client.get("/dev/health", headers=HEADERS)
+    assert (response.status_code, response.text) == (201, "made")
+
+
+def test_binary_body_is_counted_base64_encoded_against_lambdas_limit(
+    client: httpx.Client, handler: RecordingHandler
+) -> None:
+    # 4.8 MB that is not UTF-8 becomes 6.4 MB of base64 in the event: over Lambda's 6 MiB.
+    body = b"\xff" * 4_800_000
+    response = client.post("/dev/inference/delay", content=body, headers=HEADERS)
+    assert_gateway_answer(response, 413, "Request Too Long", "BadRequestException")
+    assert handler.calls == []
+    body = b"\xff" * 4_500_000  # 6.0 MB of base64: the event still fits
+    response = client.post("/dev/inference/delay", content=body, headers=HEADERS)
+    assert response.status_code == 200
+    assert handler.last_event["isBase64Encoded"] is True
 
 
 def test_handler_slower_than_its_lambda_timeout_is_a_502(

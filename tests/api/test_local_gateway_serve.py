@@ -1,30 +1,31 @@
 """``python -m challenge_neuralworks serve`` as a developer runs it: a real process, real HTTP.
 
-Checks the startup banner (URL, key, a curl line that works when pasted), ``--models-dir``, and
-that with several workers a key's burst holds for the whole server, not per worker. The server is
-always stopped by its PID.
+Checks the startup banner (URL, key, a curl line that works when pasted), what ``serve`` hands
+the handler through the environment (``--models-dir``, ``--stage``, ``--capture-dir``), and that
+with several workers a key's burst holds for the whole server, not per worker. The server is
+always stopped, with its session (workers, execution environments), by the twin's harness.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from challenge_neuralworks import environment
 from challenge_neuralworks.local.samples import EXAMPLE_FLIGHT
+from challenge_neuralworks.local.testing import REPO, ServeProcess, running_serve
 
-REPO = Path(__file__).resolve().parents[2]
 PROBE = "probe-key-000000000000001"
 LIMITED = "limited-key-0000000000002"
 HANDLER = textwrap.dedent(
@@ -37,6 +38,8 @@ HANDLER = textwrap.dedent(
         body = {
             "pid": os.getpid(),
             "models_dir": os.environ.get("CNW_MODELS_DIR"),
+            "stage": os.environ.get("CNW_STAGE"),
+            "capture_dir": os.environ.get("CNW_CAPTURE_DIR"),
             "body": event["body"],
             "headers": event["headers"],
         }
@@ -59,84 +62,36 @@ usage_plan = "limited"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[bytes], log: Path, port: int) -> None:
-        self.process = process
-        self.log = log
-        self.url = f"http://127.0.0.1:{port}"
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start ``serve`` with the test handler; every server started is stopped at the end."""
     (tmp_path / "serve_test_handler.py").write_text(HANDLER, encoding="utf-8")
-    started: list[Served] = []
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    numbers = itertools.count()
+    with contextlib.ExitStack() as stack:
 
-    def start(*options: str, ready_key: str = "local-dev-key") -> Served:
-        port = free_port()
-        log = tmp_path / f"serve-{port}.log"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-        env.pop("CNW_API_KEY", None)
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "challenge_neuralworks",
-                    "serve",
-                    "--port",
-                    str(port),
+        def start(
+            *options: str, ready_key: str = "local-dev-key", stage: str = "dev"
+        ) -> ServeProcess:
+            log = tmp_path / f"serve-{next(numbers)}.log"
+            return stack.enter_context(
+                running_serve(
                     "--handler",
                     "serve_test_handler.lambda_handler",
                     *options,
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        served = Served(process, log, port)
-        started.append(served)
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited with {process.returncode}:\n{served.output()}")
-            try:
-                response = httpx.get(
-                    f"{served.url}/dev/health", headers={"x-api-key": ready_key}, timeout=5
+                    log_path=log,
+                    env={**env, environment.API_KEY: ""},
+                    ready_key=ready_key,
+                    stage=stage,
                 )
-                if response.status_code == 200:
-                    return served
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not become ready:\n{served.output()}")
-            time.sleep(0.1)
+            )
 
-    yield start
-    for served in started:
-        stop(served.process)
+        yield start
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-
-
-def test_banner_curl_line_works_when_pasted(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_banner_curl_line_works_when_pasted(
+    serve: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
     served = serve("--models-dir", str(tmp_path))
     output = served.output()
     assert f"URL:      {served.url}/dev" in output
@@ -155,6 +110,20 @@ def test_banner_curl_line_works_when_pasted(serve: Callable[..., Served], tmp_pa
     assert received["models_dir"] == str(tmp_path.resolve())
 
 
+def test_stage_and_capture_dir_reach_the_handler(
+    serve: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
+    capture = tmp_path / "captures"
+    served = serve("--stage", "qa", "--capture-dir", str(capture), stage="qa")
+    received = httpx.get(
+        f"{served.base_url}/health", headers={"x-api-key": "local-dev-key"}, timeout=10
+    ).json()
+    assert received["stage"] == "qa"
+    assert received["capture_dir"] == str(capture.resolve())
+    assert capture.is_dir()
+    assert httpx.get(f"{served.url}/dev/health", timeout=10).status_code == 403
+
+
 def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "challenge_neuralworks", "serve", "--quota", "10/year"],
@@ -168,7 +137,9 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     assert "quota" in result.stderr
 
 
-def test_two_workers_share_each_keys_burst(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_two_workers_share_each_keys_burst(
+    serve: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text(CONFIG, encoding="utf-8")
     served = serve("--workers", "2", "--config", str(config), ready_key=PROBE)
@@ -192,5 +163,5 @@ def test_two_workers_share_each_keys_burst(serve: Callable[..., Served], tmp_pat
     assert limited.count(200) == 5
     assert limited.count(429) == len(limited) - 5
 
-    stop(served.process)
+    served.stop()
     assert not Path(shared_path).exists()

@@ -1,6 +1,7 @@
-"""The static checkers CI relies on, run for real: checkov, actionlint (+shellcheck), hadolint and
-``terraform fmt``. Each one is also fed a known-bad input once, so a checker that silently stopped
-checking (missing shellcheck, wrong flags) fails here instead of passing everything.
+"""The static checkers CI relies on, run for real: checkov (every root, the tfe one included),
+actionlint (+shellcheck), hadolint and ``terraform fmt`` (test_terraform.py runs it on infra/).
+Each one is also fed a known-bad input once, so a checker that silently stopped checking (missing
+shellcheck, wrong flags) fails here instead of passing everything.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import INFRA, REPO_ROOT, tool_path
+from infra_support import INFRA, REPO_ROOT, tool_path
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
-SKIP_COMMENT = re.compile(r"#checkov:skip=(?P<id>CKV2?_AWS_\d+):(?P<reason>.*)$", re.MULTILINE)
+SKIP_COMMENT = re.compile(r"#checkov:skip=(?P<id>CKV2?_[A-Z]+_\d+):(?P<reason>.*)$", re.MULTILINE)
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
 
@@ -42,7 +43,7 @@ def _required_tool(name: str) -> str:
 
 def test_actionlint_passes_on_the_workflows(tool_env: dict[str, str]) -> None:
     workflows = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    assert {Path(w).name for w in workflows} >= {"ci.yml", "deploy.yml"}
+    assert {Path(w).name for w in workflows} >= {"ci.yml", "deploy.yml", "monitor.yml"}
     assert shutil.which("shellcheck", path=tool_env["PATH"]), "shellcheck must be on PATH"
     result = _run([_required_tool("actionlint"), "-color=false", *workflows], tool_env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -81,15 +82,9 @@ def test_hadolint_fails_on_a_known_bad_dockerfile(tool_env: dict[str, str], tmp_
 
 
 def _terraform() -> str:
-    path = shutil.which("terraform")
-    if path is None:
-        pytest.skip("no terraform binary on PATH: `terraform fmt -check` runs in ci.yml instead")
-    return path
+    from terraform_harness import terraform_binary
 
-
-def test_terraform_fmt_check_passes(tool_env: dict[str, str]) -> None:
-    result = _run([_terraform(), "fmt", "-check", "-recursive", str(INFRA)], tool_env)
-    assert result.returncode == 0, f"needs `terraform fmt -recursive infra`: {result.stdout}"
+    return terraform_binary()  # fails (never skips) with how to get it
 
 
 def test_terraform_fmt_check_flags_unformatted_code(

@@ -34,8 +34,10 @@ class Invocation:
 
     request_id: str
     payload: bytes
-    deadline_ms: int
     trace_id: str
+    #: Set when the runtime takes the event (``GET /next``): Lambda's timeout runs from the
+    #: invocation's start, not from when the event was queued behind a starting runtime.
+    deadline_ms: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     outcome: str | None = None  # "response" or "error"
     body: bytes = b""
@@ -90,7 +92,6 @@ class RuntimeApiServer:
         invocation = Invocation(
             request_id=_uuid(),
             payload=json.dumps(event).encode("utf-8"),
-            deadline_ms=now_ms + self.timeout_ms,
             trace_id=f"Root=1-{now_ms // 1000:08x}-{secrets.token_hex(12)};"
             f"Parent={secrets.token_hex(8)};Sampled=0",
         )
@@ -103,9 +104,11 @@ class RuntimeApiServer:
         """Block until an event is queued (``None`` once the server is closing)."""
         while not self._closing.is_set():
             try:
-                return self._queue.get(timeout=0.1)
+                invocation = self._queue.get(timeout=0.1)
             except queue.Empty:
                 continue
+            invocation.deadline_ms = int(time.time() * 1000) + self.timeout_ms
+            return invocation
         return None
 
     def record_result(

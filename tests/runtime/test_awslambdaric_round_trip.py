@@ -28,8 +28,12 @@ from challenge_neuralworks.local.samples import EVENTS_DIR
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
 HANDLER = "challenge_neuralworks.handler.lambda_handler"
-INVOKE_TIMEOUT_S = 60
-EXIT_TIMEOUT_S = 30
+#: Deadlines for a hung runtime, not speed targets: the first answer includes the process's
+#: start and the handler's imports, which take seconds on a busy machine.
+INVOKE_TIMEOUT_S = 180
+EXIT_TIMEOUT_S = 60
+#: Lambda's longest function timeout: no default of the client could come this close to it.
+LONG_TIMEOUT_MS = 900_000
 
 
 def _event(name: str) -> dict[str, Any]:
@@ -130,7 +134,7 @@ def test_the_project_handler_round_trips_api_gateway_events(log: IO[bytes]) -> N
 
 def test_runtime_context_comes_from_the_next_headers(log: IO[bytes]) -> None:
     with (
-        RuntimeApiServer(timeout_ms=7_000) as api,
+        RuntimeApiServer(timeout_ms=LONG_TIMEOUT_MS) as api,
         runtime_client(api, "probe.echo_context", log, pythonpath=HANDLERS_DIR),
     ):
         event = _event("health")
@@ -140,7 +144,9 @@ def test_runtime_context_comes_from_the_next_headers(log: IO[bytes]) -> None:
         assert echoed["event"] == event
         assert echoed["aws_request_id"] == invocation.request_id
         assert echoed["invoked_function_arn"] == api.function_arn
-        assert 0 < echoed["remaining_ms"] <= 7_000
+        # the context's deadline is the header's: the handler read it within a minute (a
+        # deadline, not a measurement) of taking the event
+        assert LONG_TIMEOUT_MS - 60_000 < echoed["remaining_ms"] <= LONG_TIMEOUT_MS
         assert echoed["trace_id"] == invocation.trace_id
 
 

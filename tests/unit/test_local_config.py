@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from challenge_neuralworks.local.config import (
     DEFAULT_API_KEY,
     DEFAULT_BURST,
     DEFAULT_HANDLER,
+    DEFAULT_INGEST_KEY,
     DEFAULT_RATE,
     ApiKey,
     ConfigError,
@@ -168,5 +170,36 @@ def test_function_defaults_follow_infra_naming() -> None:
 
 @pytest.mark.parametrize("timeout_ms", [0, 999, 29_000, 60_000])
 def test_lambda_timeout_must_stay_below_the_integration_timeout(timeout_ms: int) -> None:
-    with pytest.raises(ConfigError, match="29 s"):
+    # Built in code the objects raise pydantic's error; from a file the rule is a ConfigError.
+    with pytest.raises(ValidationError, match="29 s"):
         GatewayConfig(timeout_ms=timeout_ms)
+    with pytest.raises(ConfigError, match="29 s"):
+        build_config({"timeout_ms": timeout_ms})
+
+
+def test_unknown_settings_name_what_is_allowed() -> None:
+    with pytest.raises(ConfigError, match=r"usage_plans\.gold\.brust: unknown setting.*'burst'"):
+        build_config({"usage_plans": {"gold": {"brust": 2}}})
+    with pytest.raises(ConfigError, match=r"stages: unknown setting.*'stage'"):
+        build_config({"stages": "dev"})
+
+
+def test_ingest_key_defaults_to_the_development_value_and_can_be_replaced() -> None:
+    assert build_config().ingest_key == DEFAULT_INGEST_KEY
+    assert build_config({"ingest_key": "from-file"}).ingest_key == "from-file"
+    assert build_config({"ingest_key": "from-file"}, ingest_key="cli").ingest_key == "cli"
+    with pytest.raises(ValidationError, match="ingest key"):
+        GatewayConfig(ingest_key="")
+
+
+def test_connection_timeouts_come_from_the_file() -> None:
+    config = build_config({"header_timeout_s": 2, "keep_alive_timeout_s": 1.5})
+    assert (config.header_timeout_s, config.keep_alive_timeout_s) == (2.0, 1.5)
+    with pytest.raises(ConfigError, match="timeouts must be > 0"):
+        build_config({"body_timeout_s": 0})
+
+
+@pytest.mark.parametrize("burst", [True, 2.5, "3"])
+def test_burst_must_be_an_integer(burst: object) -> None:
+    with pytest.raises(ConfigError, match="burst"):
+        build_config({"usage_plans": {"default": {"burst": burst}}})

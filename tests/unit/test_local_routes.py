@@ -1,10 +1,22 @@
-"""Resource matching of the twin: API Gateway's resource tree behind the stage prefix."""
+"""Resource matching of the twin: API Gateway's resource tree behind the stage prefix.
+
+The tree derives from the routes declaration (``challenge_neuralworks.routes.ROUTES``): every
+declared path is a resource, and every method of ``ANY`` carries an authorization.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from challenge_neuralworks.local.routes import RESOURCES, RouteTable, compile_resource
+from challenge_neuralworks.local.routes import ANY_METHODS, RouteTable, compile_resource
+from challenge_neuralworks.routes import ROUTES, Route, resources
+
+INGEST_ROUTES = (
+    Route("GET", "/health", "health", "Liveness"),
+    Route("POST", "/departures", "report_departure", "Report departures", "AWS_IAM"),
+    Route("GET", "/departures", "list_departures", "Departures reported"),
+    Route("PUT", "/audit", "audit", "Audit", "AWS_IAM"),
+)
 
 
 @pytest.fixture
@@ -67,9 +79,34 @@ def test_stage_is_configurable() -> None:
     assert match.resource == "/health"
 
 
-def test_every_api_resource_compiles() -> None:
-    compiled = [compile_resource(template) for template in RESOURCES]
-    assert [c.params for c in compiled] == [(), (), ((1, "model_name"),), ((1, "model_name"),)]
+def test_the_table_is_the_declared_routes() -> None:
+    table = RouteTable("dev")
+    assert table.templates == resources()
+    assert [r.params for r in table.resources] == [
+        compile_resource(path).params for path in dict.fromkeys(r.path for r in ROUTES)
+    ]
+    for template in table.templates:
+        match = table.match(f"/dev{template.replace('{model_name}', 'delay')}")
+        assert match is not None
+        assert match.resource == template
+        assert set(match.authorizations) == ANY_METHODS
+        assert set(match.authorizations.values()) == {"API_KEY"}
+
+
+def test_any_method_inherits_the_strictest_authorization_of_its_resource() -> None:
+    table = RouteTable("dev", INGEST_ROUTES)
+    departures = table.match("/dev/departures")
+    assert departures is not None
+    assert departures.authorizations["POST"] == "AWS_IAM"
+    assert departures.authorizations["GET"] == "API_KEY"  # declared
+    assert departures.authorizations["DELETE"] == "AWS_IAM"  # ANY: the strictest
+    audit = table.match("/dev/audit")
+    assert audit is not None
+    assert set(audit.authorizations.values()) == {"AWS_IAM"}
+    health = table.match("/dev/health")
+    assert health is not None
+    assert set(health.authorizations.values()) == {"API_KEY"}
+    assert "PROPFIND" not in health.authorizations
 
 
 @pytest.mark.parametrize("template", ["health", "/health/", "/a//b", "/a/{b", "/a/{}"])
@@ -79,7 +116,13 @@ def test_malformed_templates_are_rejected(template: str) -> None:
 
 
 def test_templates_may_start_with_a_parameter() -> None:
-    routes = RouteTable("dev", ["/{tenant}/items", "/items/{item_id}", "/items/all"])
+    routes = RouteTable(
+        "dev",
+        [
+            Route("GET", path, f"route{i}", "test")
+            for i, path in enumerate(["/{tenant}/items", "/items/{item_id}", "/items/all"])
+        ],
+    )
     first = routes.match("/dev/acme/items")
     assert first is not None
     assert (first.resource, first.path_parameters) == ("/{tenant}/items", {"tenant": "acme"})

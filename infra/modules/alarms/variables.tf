@@ -25,23 +25,8 @@ variable "alias_name" {
   type        = string
 }
 
-variable "sns_topic_arn" {
-  description = "Optional SNS topic notified on ALARM and OK; null records alarm state only."
-  type        = string
-  default     = null
-}
 
-variable "period_seconds" {
-  description = "Metric period of every alarm (s)."
-  type        = number
-  default     = 300
-}
 
-variable "evaluation_periods" {
-  description = "Consecutive breaching periods before the rate and latency alarms fire."
-  type        = number
-  default     = 2
-}
 
 variable "error_rate_threshold" {
   description = "Fraction of requests answered 5XX above which the alarm fires (0.01 = 1%)."
@@ -63,4 +48,30 @@ variable "lambda_errors_threshold" {
   description = "Function errors per period above which the alarm fires."
   type        = number
   default     = 0
+}
+
+variable "alarm_email_addresses" {
+  description = "E-mail addresses subscribed to the alarm topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "duration_p99_ms" {
+  description = "p99 Lambda duration (ms) above which the function's latency alarm fires."
+  type        = number
+}
+
+variable "metrics_namespace" {
+  description = "Namespace of the function's EMF metrics."
+  type        = string
+}
+
+variable "delay_rate_band" {
+  description = "Static band of the PredictedDelayRate alarm: reference, tolerance, periods (hours), min_predictions."
+  type = object({
+    reference       = number
+    tolerance       = number
+    periods         = number
+    min_predictions = number
+  })
 }

@@ -1,29 +1,71 @@
 # REST API in front of the Lambda alias. Every method requires an API key; usage plans meter and
 # throttle each key; the Lambda validates bodies so that every business error has one JSON shape.
 
-data "aws_region" "current" {}
+# REST API in front of the Lambda alias, built from the routes file (infra/routes.json, generated
+# from challenge_neuralworks/routes.py). Every method requires an API key; routes declared AWS_IAM
+# also require a SigV4 signature; usage plans meter and throttle each key; the Lambda validates
+# bodies so that every business error has one JSON shape.
 
 locals {
-  # The documented routes: one per resource, each also gets an ANY method (same Lambda) so that a
-  # wrong verb reaches the handler's JSON 405 instead of API Gateway's 403 "Missing Authentication Token".
-  routes = {
-    health    = { resource_id = aws_api_gateway_resource.top["health"].id, method = "GET", path = "/health", model_param = false }
-    models    = { resource_id = aws_api_gateway_resource.top["models"].id, method = "GET", path = "/models", model_param = false }
-    model     = { resource_id = aws_api_gateway_resource.model_name["models"].id, method = "GET", path = "/models/{model_name}", model_param = true }
-    inference = { resource_id = aws_api_gateway_resource.model_name["inference"].id, method = "POST", path = "/inference/{model_name}", model_param = true }
-  }
-
-  methods = merge([
-    for key, route in local.routes : {
-      for verb in [route.method, "ANY"] : "${key}-${verb}" => merge(route, { http_method = verb })
+  # "/models/{model_name}" -> ["models", "{model_name}"]; every prefix of every route is a resource.
+  segments = { for route in var.routes : route.path => split("/", trimprefix(route.path, "/")) }
+  prefixes = distinct(flatten([
+    for path, parts in local.segments : [for depth in range(1, length(parts) + 1) : "/${join("/", slice(parts, 0, depth))}"]
+  ]))
+  resources = {
+    for path in local.prefixes : path => {
+      depth     = length(split("/", path)) - 1
+      path_part = element(split("/", path), length(split("/", path)) - 1)
+      parent    = join("/", slice(split("/", path), 0, length(split("/", path)) - 1))
     }
-  ]...)
+  }
+  level1 = { for path, r in local.resources : path => r if r.depth == 1 }
+  level2 = { for path, r in local.resources : path => r if r.depth == 2 }
+  level3 = { for path, r in local.resources : path => r if r.depth == 3 }
+  resource_ids = merge(
+    { for path, r in aws_api_gateway_resource.level1 : path => r.id },
+    { for path, r in aws_api_gateway_resource.level2 : path => r.id },
+    { for path, r in aws_api_gateway_resource.level3 : path => r.id },
+  )
+
+  # Each declared route, plus one ANY per resource that has routes, so that a wrong verb reaches
+  # the handler's JSON 405 instead of API Gateway's 403 "Missing Authentication Token". The ANY
+  # method takes the strictest authorization of its resource's routes: a resource with an IAM route
+  # tells unsigned callers nothing.
+  route_paths = distinct([for route in var.routes : route.path])
+  methods = merge(
+    { for route in var.routes : "${route.method} ${route.path}" => {
+      path          = route.path
+      http_method   = route.method
+      authorization = route.authorization
+    } },
+    { for path in local.route_paths : "ANY ${path}" => {
+      path          = path
+      http_method   = "ANY"
+      authorization = anytrue([for route in var.routes : route.path == path && route.authorization == "AWS_IAM"]) ? "AWS_IAM" : "API_KEY"
+    } if !contains([for route in var.routes : route.method if route.path == path], "ANY") },
+  )
 
   # Parameters the request validator enforces before the Lambda is invoked (never the body). The
   # x-api-key header is deliberately not among them: api_key_required already answers a missing
   # key with 403 {"message": "Forbidden"}, and a required-header rule could only turn that into a
   # 400 if API Gateway ever evaluated it first.
-  model_parameters = { "method.request.path.model_name" = true }
+  path_parameters = {
+    for key, method in local.methods : key => {
+      for name in regexall("\\{(\\w+)\\}", method.path) : "method.request.path.${name[0]}" => true
+    }
+  }
+
+  # What a deployment snapshots, as configuration values only. Hashing whole resource objects
+  # (the provider's example) redeploys on the second plan, because the provider normalises nulls to
+  # empty values after the first apply (issue 10, defect 11).
+  deployment_inputs = {
+    methods         = local.methods
+    path_parameters = local.path_parameters
+    integration_uri = var.lambda_alias_invoke_arn
+    integration     = { type = "AWS_PROXY", http_method = "POST", timeout_milliseconds = 29000 }
+    validator       = { parameters = true, body = false }
+  }
 }
 
 resource "aws_api_gateway_rest_api" "this" {
@@ -41,21 +83,30 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 }
 
-# /health, /models, /inference, then /models/{model_name} and /inference/{model_name}.
-resource "aws_api_gateway_resource" "top" {
-  for_each = toset(["health", "models", "inference"])
+# One resource per path prefix, one depth at a time (a resource's parent must exist first). Routes
+# deeper than three segments are refused by the variable's validation.
+resource "aws_api_gateway_resource" "level1" {
+  for_each = local.level1
 
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_rest_api.this.root_resource_id
-  path_part   = each.key
+  path_part   = each.value.path_part
 }
 
-resource "aws_api_gateway_resource" "model_name" {
-  for_each = toset(["models", "inference"])
+resource "aws_api_gateway_resource" "level2" {
+  for_each = local.level2
 
   rest_api_id = aws_api_gateway_rest_api.this.id
-  parent_id   = aws_api_gateway_resource.top[each.key].id
-  path_part   = "{model_name}"
+  parent_id   = aws_api_gateway_resource.level1[each.value.parent].id
+  path_part   = each.value.path_part
+}
+
+resource "aws_api_gateway_resource" "level3" {
+  for_each = local.level3
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.level2[each.value.parent].id
+  path_part   = each.value.path_part
 }
 
 # Parameters only (the {model_name} path parameter): a body validator would answer API Gateway's own
@@ -71,13 +122,15 @@ resource "aws_api_gateway_request_validator" "parameters" {
 resource "aws_api_gateway_method" "this" {
   for_each = local.methods
 
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  resource_id          = each.value.resource_id
-  http_method          = each.value.http_method
-  authorization        = "NONE"
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = local.resource_ids[each.value.path]
+  http_method = each.value.http_method
+  # API_KEY routes: the key alone ("NONE" is API Gateway's name for no authorizer); AWS_IAM routes:
+  # a SigV4 signature from an allowed principal AND the key.
+  authorization        = each.value.authorization == "AWS_IAM" ? "AWS_IAM" : "NONE"
   api_key_required     = true
   request_validator_id = aws_api_gateway_request_validator.parameters.id
-  request_parameters   = each.value.model_param ? local.model_parameters : {}
+  request_parameters   = local.path_parameters[each.key]
 }
 
 resource "aws_api_gateway_integration" "this" {
@@ -105,18 +158,11 @@ resource "aws_lambda_permission" "api" {
 
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
-  description = "Routes ${sha1(jsonencode(local.routes))}"
+  description = "Routes ${sha1(jsonencode(local.deployment_inputs))}"
 
   # A deployment is a snapshot: redeploy whenever a route, method, integration or validator changes.
   triggers = {
-    redeployment = sha1(jsonencode([
-      local.routes,
-      aws_api_gateway_resource.top,
-      aws_api_gateway_resource.model_name,
-      aws_api_gateway_request_validator.parameters,
-      aws_api_gateway_method.this,
-      aws_api_gateway_integration.this,
-    ]))
+    redeployment = sha1(jsonencode(local.deployment_inputs))
   }
 
   lifecycle {
@@ -126,9 +172,19 @@ resource "aws_api_gateway_deployment" "this" {
   depends_on = [aws_api_gateway_integration.this]
 }
 
+# API Gateway writes execution logs to this exact name and creates it on first use, with no
+# retention, when it does not exist (issue 10, defect 8): Terraform creates it first, so it has a
+# retention and goes with the stack.
+resource "aws_cloudwatch_log_group" "execution" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs already encrypts at rest; execution logs at ERROR level hold request ids and error types of a public-data API (data tracing is off), so a customer-managed KMS key would add cost without reducing risk.
+  # Retention below checkov's one-year floor (CKV_AWS_338) on purpose: it is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
+  retention_in_days = var.log_retention_days
+}
+
 resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs already encrypts at rest; access logs hold request ids, source IPs and status codes of a public-data API, so a customer-managed KMS key would add cost without reducing risk.
-  #checkov:skip=CKV_AWS_338:Retention is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
+  # Retention below checkov's one-year floor (CKV_AWS_338) on purpose: it is a validated variable chosen per environment; a one-year floor would multiply storage cost for operational logs.
   name              = "/aws/apigateway/${var.name}/${var.stage_name}/access"
   retention_in_days = var.log_retention_days
 }
@@ -167,7 +223,7 @@ resource "aws_api_gateway_stage" "this" {
     })
   }
 
-  depends_on = [aws_api_gateway_account.this]
+  depends_on = [aws_cloudwatch_log_group.execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -231,41 +287,4 @@ resource "aws_api_gateway_usage_plan_key" "this" {
       error_message = "API key ${each.key} names usage plan ${each.value.usage_plan}, which is not in usage_plans."
     }
   }
-}
-
-# API Gateway writes execution and access logs through one role per account and region. Manage it
-# here unless another stack of the same account/region already does (var.manage_account_settings).
-data "aws_iam_policy_document" "apigateway_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["apigateway.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "cloudwatch" {
-  count = var.manage_account_settings ? 1 : 0
-
-  name                 = "${var.name}-apigateway-cloudwatch"
-  description          = "Lets API Gateway write execution and access logs in ${data.aws_region.current.name}."
-  assume_role_policy   = data.aws_iam_policy_document.apigateway_assume.json
-  max_session_duration = 3600
-}
-
-resource "aws_iam_role_policy_attachment" "cloudwatch" {
-  count = var.manage_account_settings ? 1 : 0
-
-  role       = aws_iam_role.cloudwatch[0].name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-}
-
-data "aws_partition" "current" {}
-
-resource "aws_api_gateway_account" "this" {
-  count = var.manage_account_settings ? 1 : 0
-
-  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
-  depends_on          = [aws_iam_role_policy_attachment.cloudwatch]
 }

@@ -37,3 +37,18 @@ output "access_log_group_name" {
   description = "Log group of the stage's access logs."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "execution_log_group_name" {
+  description = "Log group API Gateway writes the stage's execution logs to (created by Terraform, with retention)."
+  value       = aws_cloudwatch_log_group.execution.name
+}
+
+output "execution_arn_stage" {
+  description = "execute-api ARN prefix of this stage (<execution_arn>/<stage>): IAM policies append /<METHOD>/<path>."
+  value       = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.this.stage_name}"
+}
+
+output "methods" {
+  description = "Every method created, as \"<VERB> <path>\" => authorization (API_KEY or AWS_IAM)."
+  value       = { for key, method in local.methods : key => method.authorization }
+}

@@ -77,8 +77,22 @@ variable "execution_logging_level" {
   }
 }
 
-variable "manage_account_settings" {
-  description = "Manage the account/region-wide API Gateway CloudWatch role here. Set false when another stack of the same account and region already does."
-  type        = bool
-  default     = true
+variable "routes" {
+  description = "The API's routes (infra/routes.json's \"routes\"): method, path (API Gateway resource template), name and authorization (API_KEY or AWS_IAM)."
+  type = list(object({
+    method        = string
+    path          = string
+    name          = string
+    authorization = string
+  }))
+
+  validation {
+    condition     = length(var.routes) > 0 && alltrue([for r in var.routes : contains(["API_KEY", "AWS_IAM"], r.authorization) && contains(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"], r.method) && can(regex("^(/[A-Za-z0-9_.-]+|/\\{[A-Za-z_][A-Za-z0-9_]*\\}){1,3}$", r.path))])
+    error_message = "Each route needs authorization API_KEY or AWS_IAM, an HTTP method, and a path of 1 to 3 segments (literal or {parameter})."
+  }
+
+  validation {
+    condition     = length(var.routes) == length(distinct([for r in var.routes : "${r.method} ${r.path}"]))
+    error_message = "A method and path may be declared only once."
+  }
 }

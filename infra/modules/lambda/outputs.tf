@@ -24,6 +24,16 @@ output "alias_invoke_arn" {
 }
 
 output "log_group_name" {
-  description = "Log group of the function."
+  description = "Log group of the function (application logs, EMF metrics, captured predictions)."
   value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_group_arn" {
+  description = "ARN of the function's log group."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
+output "role_name" {
+  description = "Name of the execution role."
+  value       = aws_iam_role.this.name
 }

@@ -7,7 +7,7 @@ variable "name" {
 }
 
 variable "image_uri" {
-  description = "ECR image URI used when the function is created (tag or digest). Later image changes belong to the deploy command."
+  description = "ECR image URI used when the function is created (pinned by digest). Later image changes belong to the deploy command."
   type        = string
 
   validation {
@@ -32,8 +32,9 @@ variable "timeout_seconds" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions (caps cost and protects the account's other functions); -1 for none."
+  description = "Reserved concurrent executions; null leaves the function in the account's unreserved pool."
   type        = number
+  default     = null
 }
 
 variable "provisioned_concurrency" {
@@ -43,18 +44,32 @@ variable "provisioned_concurrency" {
 }
 
 variable "alias_name" {
-  description = "Name of the alias API Gateway invokes and the deploy command moves."
+  description = "Name of the alias API Gateway invokes and the deploy command shifts."
   type        = string
   default     = "live"
-}
-
-variable "log_level" {
-  description = "LOG_LEVEL passed to the handler."
-  type        = string
-  default     = "INFO"
 }
 
 variable "log_retention_days" {
   description = "Retention of the function's log group (days)."
   type        = number
+}
+
+variable "environment_variables" {
+  description = "The function's environment (names from challenge_neuralworks/environment.py, or POWERTOOLS_*)."
+  type        = map(string)
+}
+
+variable "departures_table_arn" {
+  description = "ARN of the departures table the function reads and writes."
+  type        = string
+}
+
+variable "rollout_alarm_names" {
+  description = "Alarms the deploy command watches during a canary bake (the function's RolloutAlarms tag)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.rollout_alarm_names) > 0
+    error_message = "A canary needs at least one alarm to watch."
+  }
 }
