@@ -1,4 +1,4 @@
-"""The model card's ``delay_nowcast`` section: rendered from the evaluate report, written in place."""
+"""The model card's ``delay_nowcast`` section: rendered from the evaluate report, in place."""
 
 from __future__ import annotations
 
