@@ -19,6 +19,10 @@ rewrites keep each step down to a few array operations with no branching:
 Leaves point to themselves with an infinite threshold, so walking past a leaf is a no-op and the
 loop runs exactly ``max_depth`` times.
 
+Each node also keeps its ``cover``, the number of training rows that reached it (scikit-learn's
+``count``): the walk never reads it; :mod:`challenge_neuralworks.explain` weighs a feature left
+out of a coalition by it (path-dependent TreeSHAP), as ``shap.TreeExplainer`` does.
+
 The walk reads a second layout of the same nodes (:class:`_Walk`, derived when the ensemble is
 built or unpickled, never stored): node ``i`` lives at positions ``2i`` and ``2i + 1``, and a
 child is addressed by its doubled index, so adding the 0/1 comparison to the current position
@@ -54,6 +58,7 @@ class TreeEnsemble:
     threshold: np.ndarray  # (n_nodes,) float: go left when value <= threshold
     children: np.ndarray  # (n_nodes, 2) int: [right, left]
     leaf_value: np.ndarray  # (n_nodes,) float: value of leaves, 0 elsewhere
+    cover: np.ndarray  # (n_nodes,) float: training rows through each node (for explanations)
     roots: np.ndarray  # (n_trees,) int
     max_depth: int
     baseline: float
@@ -68,6 +73,9 @@ class TreeEnsemble:
         return len(self.roots)
 
     def __post_init__(self) -> None:
+        cover = np.asarray(self.cover)
+        if cover.shape != np.shape(self.threshold) or not np.all(cover > 0):
+            raise ValueError("cover must hold one positive count per node")
         object.__setattr__(self, "_walk", _Walk.of(self))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
@@ -83,7 +91,7 @@ class TreeEnsemble:
 
     def _raw_block(self, X: np.ndarray) -> np.ndarray:
         walk: _Walk = self._walk  # type: ignore[attr-defined]
-        wide = self._widen(X)
+        wide = self.widen(X)
         n, width = wide.shape
         values = wide.ravel()
         if n == 1:  # the API's common case: no row offsets at all
@@ -99,8 +107,9 @@ class TreeEnsemble:
             position = walk.child.take(position + go_left)
         return walk.leaf_value.take(position).reshape(n, -1).sum(axis=1) + self.baseline
 
-    def _widen(self, X: np.ndarray) -> np.ndarray:
-        """``[X | categorical membership]`` with NaN as +inf, then the same with NaN as -inf."""
+    def widen(self, X: np.ndarray) -> np.ndarray:
+        """``[X | categorical membership]`` with NaN as +inf, then the same with NaN as -inf:
+        the matrix the nodes' ``column`` index (the walk's and the explanations' input)."""
         X = X[:, self.feature_order]
         for column, values in self.categories.items():
             raw = X[:, column]
@@ -132,11 +141,13 @@ class TreeEnsemble:
         missing_left = np.ones(total, dtype=bool)
         children = np.empty((total, 2), dtype=np.intp)
         leaf_value = np.zeros(total)
+        cover = np.zeros(total)
         max_depth = 0
         for tree, offset in zip(trees, offsets, strict=True):
             for i, node in enumerate(tree.nodes):
                 at = offset + i
                 max_depth = max(max_depth, int(node["depth"]))
+                cover[at] = node["count"]
                 if node["is_leaf"]:
                     children[at] = (at, at)
                     leaf_value[at] = node["value"]
@@ -167,6 +178,7 @@ class TreeEnsemble:
             threshold=threshold,
             children=children,
             leaf_value=leaf_value,
+            cover=cover,
             roots=offsets,
             max_depth=max_depth,
             baseline=baseline,

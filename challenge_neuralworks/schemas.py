@@ -177,6 +177,46 @@ class GatewayMessage(BaseModel):
     message: str
 
 
+class Contribution(BaseModel):
+    """One feature's share of a flight's log-odds of delay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feature: str = Field(description="The model's feature (e.g. `hour`, `flight_delay_rate`).")
+    value: str | int | float | bool | None = Field(
+        description="The feature's value for this flight in the request's terms (airline and "
+        "destination names, `HH:MM`); null when the request left it out."
+    )
+    contribution: float = Field(
+        description="Exact TreeSHAP value: what knowing this feature adds to the log-odds."
+    )
+
+
+class Explanation(BaseModel):
+    """Why the model gave this flight its risk (``?explain=true``).
+
+    ``base_value`` plus the sum of the contributions equals ``log_odds`` (to 1e-9).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_value: float = Field(
+        description="Expected log-odds of the trees over their training rows (no feature known)."
+    )
+    log_odds: float = Field(description="This flight's log-odds of delay, the value explained.")
+    explains: Literal["log_odds", "uncalibrated_log_odds"] = Field(
+        description="`log_odds`: p_delay = 1 / (1 + exp(-log_odds)). `uncalibrated_log_odds`: "
+        "the model maps that score through a calibration curve to give p_delay; the "
+        "contributions explain the score before the map."
+    )
+    contributions: list[Contribution] = Field(
+        description="Every feature of the model, largest absolute contribution first."
+    )
+    reasons: Annotated[list[str], Field(max_length=3)] = Field(
+        description="The top contributions in words (e.g. `departure hour 19: +0.31`)."
+    )
+
+
 class DelayPrediction(BaseModel):
     """One flight's answer from the ``delay`` model."""
 
@@ -188,6 +228,9 @@ class DelayPrediction(BaseModel):
     ]
     delayed: bool = Field(description="p_delay >= threshold")
     threshold: float = Field(ge=0.0, le=1.0)
+    explanation: Explanation | None = Field(
+        default=None, description="Only with `?explain=true` (or a batch's `explain: true`)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DelayPrediction:

@@ -5,8 +5,9 @@ What it measures (figures printed and written to ``stress_test/results/bench.jso
 * the handler's latency for one prediction (p50/p99), through the handler
   :func:`~challenge_neuralworks.handler.create_handler` builds (as deployed: EMF metrics written
   for every request), with the proxy events the local twin builds, on real flights from the data
-  set; the same handler with metrics off, interleaved, as a ratio; and where the time goes
-  (JSON + validation, features, tree ensemble, the rest of ``predict``);
+  set; the same handler with metrics off, and explained (``?explain=true``), interleaved in the
+  same rounds, as ratios; and where the time goes (JSON + validation, features, tree ensemble,
+  the rest of ``predict``, TreeSHAP);
 * batch throughput in rows/s for batches of 1, 10, 100 and 1000 flights;
 * ``delay_nowcast``'s latency with the SQLite departures store, against ``delay``'s on the same
   flights in the same rounds (with the cached window, as served, and with a store read on every
@@ -43,6 +44,7 @@ BATCH_SIZES = (1, 10, 100, 1000)
 TARGETS = {
     "single_p50_us": 150.0,
     "nowcast_over_delay_p50": 2.0,
+    "explained_single_p50_us": 2000.0,
     "cold_start_s": 0.5,
     "cold_start_ratio_vs_public": 0.3,
     "public_over_handler_p50_min": 10.0,
@@ -75,11 +77,11 @@ def build_handlers(sink: Any) -> dict[str, Handler]:
     }
 
 
-def _event(body: Any, model: str = "delay") -> dict[str, Any]:
+def _event(body: Any, model: str = "delay", query: bytes = b"") -> dict[str, Any]:
     """The proxy event the local twin builds for ``POST /inference/<model>`` with ``body``."""
     from challenge_neuralworks.local.samples import SampleRequest, render_event
 
-    return render_event(SampleRequest("bench", "POST", f"/inference/{model}", body))
+    return render_event(SampleRequest("bench", "POST", f"/inference/{model}", body, query))
 
 
 @contextmanager
@@ -120,13 +122,15 @@ def single_latency(
     classic_events = [_event(r) for r in classic[:calls]]
     mixed_events = [_event(r) for r in mixed[:calls]]
     minutes_events = [_event(r, "delay_minutes") for r in classic[:calls]]
-    for events in (classic_events, mixed_events, minutes_events):
+    explained_events = [_event(r, query=b"explain=true") for r in classic[:calls]]
+    for events in (classic_events, mixed_events, minutes_events, explained_events):
         _check_ok(lambda_handler, events)
     public_requests = classic[: max(50, calls // 10)]
     per_round: list[dict[str, Any]] = []
     for _ in range(rounds):
         ours = summarise_us(time_calls(lambda e: lambda_handler(e, None), classic_events))
         off = summarise_us(time_calls(lambda e: handlers["off"](e, None), classic_events))
+        explained = summarise_us(time_calls(lambda e: lambda_handler(e, None), explained_events))
         theirs = summarise_us(time_calls(public.predict_one, public_requests))
         per_round.append(
             {
@@ -139,6 +143,8 @@ def single_latency(
                 "handler_delay_minutes": summarise_us(
                     time_calls(lambda e: lambda_handler(e, None), minutes_events)
                 ),
+                "handler_explained": explained,
+                "explained_over_handler_p50": explained["p50_us"] / ours["p50_us"],
                 "public_predict_one": theirs,
                 "public_over_handler_p50": theirs["p50_us"] / ours["p50_us"],
             }
@@ -158,6 +164,9 @@ def single_latency(
         "metrics_on_over_off_p50": spread([r["metrics_on_over_off_p50"] for r in per_round]),
         "handler_mixed_shapes_p50_us": across(("handler_mixed_shapes", "p50_us")),
         "handler_delay_minutes_p50_us": across(("handler_delay_minutes", "p50_us")),
+        "handler_explained_p50_us": across(("handler_explained", "p50_us")),
+        "handler_explained_p99_us": across(("handler_explained", "p99_us")),
+        "explained_over_handler_p50": spread([r["explained_over_handler_p50"] for r in per_round]),
         "handler_with_info_access_log": info,
         "public_predict_one_p50_us": across(("public_predict_one", "p50_us")),
         "public_predict_one_p99_us": across(("public_predict_one", "p99_us")),
@@ -185,12 +194,14 @@ def stages(
         ),
         "ensemble": (model.ensemble.raw, matrices),
         "predict_total": (lambda f: model.predict([f]), flights),
+        "explanation": (model.explainer.shap_values, matrices),  # TreeSHAP alone
     }
     figures: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, (function, arguments) in steps.items():
             figures[name].append(summarise_us(time_calls(function, arguments))["p50_us"])
     return {
+        "explainer_build_ms": _explainer_build_ms(model),
         "trees": model.ensemble.n_trees,
         "max_depth": model.ensemble.max_depth,
         "nodes": len(model.ensemble.threshold),
@@ -300,6 +311,17 @@ def nowcast_latency(registry: Any, sink: Any, rounds: int, calls: int) -> dict[s
     }
 
 
+def _explainer_build_ms(model: Any) -> float:
+    """What the first explained request of a container pays once: the TreeSHAP tables."""
+    import time
+
+    from challenge_neuralworks.explain import TreeExplainer
+
+    started = time.perf_counter()
+    TreeExplainer.of(model.ensemble)
+    return (time.perf_counter() - started) * 1000
+
+
 def batch_throughput(
     handlers: dict[str, Handler], mixed: list[dict[str, Any]], rounds: int
 ) -> dict[str, Any]:
@@ -346,6 +368,14 @@ def _print(results: dict[str, Any]) -> None:
         f"p99 {single['handler_p99_us']['median']:.1f}; target p50 <= "
         f"{TARGETS['single_p50_us']:.0f}"
     )
+    explained = single["handler_explained_p50_us"]
+    print(
+        f"  explained (?explain=true) p50 {explained['median']:.1f} (rounds "
+        f"{explained['min']:.1f}-{explained['max']:.1f}), p99 "
+        f"{single['handler_explained_p99_us']['median']:.1f}: "
+        f"{single['explained_over_handler_p50']['median']:.1f}x the plain p50; target p50 <= "
+        f"{TARGETS['explained_single_p50_us']:.0f}"
+    )
     print(
         f"  metrics and capture off p50 {single['handler_metrics_off_p50_us']['median']:.1f}; "
         f"on / off {single['metrics_on_over_off_p50']['median']:.2f}x (target <= "
@@ -360,7 +390,9 @@ def _print(results: dict[str, Any]) -> None:
         f"  stages p50: json+validation {stage['json_and_validation_p50_us']['median']:.1f}, "
         f"features {stage['features_p50_us']['median']:.1f}, ensemble "
         f"{stage['ensemble_p50_us']['median']:.1f} ({stage['trees']} trees, depth "
-        f"{stage['max_depth']}), predict total {stage['predict_total_p50_us']['median']:.1f}"
+        f"{stage['max_depth']}), predict total {stage['predict_total_p50_us']['median']:.1f}; "
+        f"TreeSHAP {stage['explanation_p50_us']['median']:.1f} (tables built once per container "
+        f"by the first explained request: {stage['explainer_build_ms']:.0f} ms)"
     )
     print(
         f"public serving path (pandas get_dummies + scikit-learn) p50 "

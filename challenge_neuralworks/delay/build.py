@@ -21,6 +21,7 @@ from challenge_neuralworks.delay.evaluate import (
     PROTOCOLS,
     evaluate_classifier,
     permutation_importance,
+    shap_importance,
 )
 from challenge_neuralworks.delay.features import columns_from_frame
 from challenge_neuralworks.delay.minutes import (
@@ -30,7 +31,12 @@ from challenge_neuralworks.delay.minutes import (
     fit_minutes,
 )
 from challenge_neuralworks.delay.model import DelayClassifier, DelayMinutes
-from challenge_neuralworks.delay.train import FAST_CONFIG, TrainingConfig, fit_classifier
+from challenge_neuralworks.delay.train import (
+    FAST_CONFIG,
+    TrainingConfig,
+    blank_optional,
+    fit_classifier,
+)
 from challenge_neuralworks.model import Trainer
 from challenge_neuralworks.monitor.reference import classifier_reference, minutes_reference
 
@@ -151,6 +157,7 @@ def build_classifier(
     model.metadata["reference"] = classifier_reference(
         model, columns, frame["delayed"].to_numpy(np.int64), fitted.out_of_fold
     )
+    _ = model.explainer  # a recipe whose trees cannot be explained fails here, not on a request
     return model
 
 
@@ -232,26 +239,40 @@ class DelayTrainer(Trainer):
     def evaluate(
         self, data: Flights, *, config: TrainingConfig | None = None, out_dir: Path | None = None
     ) -> dict[str, Any]:
-        """Both protocols, the temporal holdout's permutation importance and, with ``out_dir``,
-        the ROC/PR, calibration and importance charts."""
+        """Both protocols, the temporal holdout's permutation importance and mean absolute
+        TreeSHAP contribution and, with ``out_dir``, the ROC/PR, calibration and importance
+        charts."""
         from challenge_neuralworks.data import scheduled_view
 
         config = config or self.default_config()
         results = evaluate_classifier(data, config)
         temporal = results["temporal"]
         columns = columns_from_frame(scheduled_view(data))
-        drops = permutation_importance(temporal, columns.take(temporal.split.test))
+        test = columns.take(temporal.split.test)
+        drops = permutation_importance(temporal, test)
+        contributions = {
+            mode: shap_importance(temporal, flights)
+            for mode, flights in (("full", test), ("basic", blank_optional(test)))
+        }
         if out_dir is not None:
             from challenge_neuralworks.delay import plots
 
             plots.roc_and_pr(results, out_dir)
             plots.calibration(results, out_dir)
             plots.importance(drops, out_dir, "Permutation importance (temporal holdout)")
+            plots.importance(
+                contributions["full"],
+                out_dir,
+                "Mean |TreeSHAP contribution| (temporal holdout)",
+                xlabel="mean |contribution| to the log-odds",
+                name="shap_importance.png",
+            )
         return {
             "model": self.model.name,
             "config": config.as_dict(),
             "protocols": {name: r.metrics for name, r in results.items()},
             "permutation_importance_temporal": drops,
+            "shap_importance_temporal": contributions,
         }
 
 

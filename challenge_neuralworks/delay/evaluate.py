@@ -204,3 +204,16 @@ def permutation_importance(
         for feature, drop in zip(scorer.encoder.features, found.importances_mean, strict=True)
     }
     return dict(sorted(drops.items(), key=lambda item: -item[1]))
+
+
+def shap_importance(result: ProtocolResult, columns: FlightColumns) -> dict[str, float]:
+    """Mean absolute TreeSHAP contribution of each feature to the test rows' log-odds: the
+    same explanations the API gives (``?explain=true``), averaged. Largest first."""
+    from challenge_neuralworks.explain import TreeExplainer
+
+    scorer = result.fitted.scorer
+    contributions = TreeExplainer.of(scorer.ensemble).shap_values(scorer.encoder.encode(columns))
+    means = dict(
+        zip(scorer.encoder.features, np.abs(contributions).mean(axis=0).tolist(), strict=True)
+    )
+    return dict(sorted(means.items(), key=lambda item: -item[1]))

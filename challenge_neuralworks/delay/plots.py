@@ -76,15 +76,23 @@ def calibration(results: dict[str, ProtocolResult], out_dir: Path, bins: int = 1
     return path
 
 
-def importance(drops: dict[str, float], out_dir: Path, title: str) -> Path:
-    """Horizontal bars of permutation importance (drop in ROC-AUC)."""
+def importance(
+    drops: dict[str, float],
+    out_dir: Path,
+    title: str,
+    *,
+    xlabel: str = "drop in ROC-AUC when shuffled",
+    name: str = "importance.png",
+) -> Path:
+    """Horizontal bars of an importance per feature (by default permutation importance: the
+    drop in ROC-AUC), largest on top."""
     plt = _pyplot()
     names = list(drops)[::-1]
     fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=110)
     ax.barh(names, [drops[n] for n in names], color="#3a6ea5")
-    ax.set(xlabel="drop in ROC-AUC when shuffled", title=title)
+    ax.set(xlabel=xlabel, title=title)
     fig.tight_layout()
-    path = out_dir / "importance.png"
+    path = out_dir / name
     fig.savefig(path)
     plt.close(fig)
     return path

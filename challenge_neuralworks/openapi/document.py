@@ -243,6 +243,8 @@ def _paths(
         operation = _operation(route, by_operation[route.name], inputs, outputs, max_batch)
         if "model_name" in route.parameters:
             operation["parameters"] = [model_name]
+        if route.name == "inference":  # the handler reads ?explain= on this route only
+            operation["parameters"].append(_explain_parameter(models))
         for status in (*route.errors, 403, 429):
             name = ERROR_RESPONSES[status][0]
             operation["responses"][str(status)] = {"$ref": f"#/components/responses/{name}"}
@@ -257,6 +259,25 @@ def _paths(
             "responses": {"405": {"$ref": "#/components/responses/MethodNotAllowed"}},
         }
     return paths
+
+
+def _explain_parameter(models: Sequence[type[Model]]) -> dict[str, Any]:
+    """``?explain=true``: the explainable models, named from their ``explainable`` flag."""
+    names = ", ".join(f"`{model.name}`" for model in models if model.explainable) or "none"
+    return {
+        "name": "explain",
+        "in": "query",
+        "required": False,
+        "description": (
+            "`true` adds an `explanation` to each prediction (a batch may say "
+            '`"explain": true` instead): the base value, every feature\'s exact TreeSHAP '
+            "contribution to the log-odds of delay, and the top three reasons in words. "
+            f"Models that explain: {names} (`options.explain` in `GET /models/{{model_name}}`); "
+            "the others answer 400 `unsupported_option`. Anything but true/false (or 1/0) is a "
+            "400 `invalid_value`."
+        ),
+        "schema": {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"},
+    }
 
 
 def _operation(

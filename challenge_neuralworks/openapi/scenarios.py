@@ -170,6 +170,22 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         },
     ),
     Scenario(
+        "explained",
+        "Why: the prediction with its explanation (`?explain=true`)",
+        "POST",
+        "/inference/delay?explain=true",
+        200,
+        "route",
+        route="inference",
+        body={
+            "FECHA-I": "2017-12-22 14:45",
+            "OPERA": "Grupo LATAM",
+            "TIPOVUELO": "I",
+            "SIGLADES": "Buenos Aires",
+            "VLO-I": "445",
+        },
+    ),
+    Scenario(
         "minutes",
         "Expected delay in minutes with quantiles (`delay_minutes`)",
         "POST",
