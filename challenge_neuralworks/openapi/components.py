@@ -72,6 +72,9 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             schema[key] = rest
         schema["nullable"] = True
+        if "enum" in schema and None not in schema["enum"]:
+            # OpenAPI 3.0.3: ``nullable`` does not widen an ``enum``; null must be listed.
+            schema["enum"] = [*schema["enum"], None]
     return schema
 
 
