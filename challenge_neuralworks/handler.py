@@ -3,10 +3,11 @@
 Routes are declared once in :mod:`challenge_neuralworks.routes`; :func:`create_handler` binds
 each to the method of the same name on :class:`_Routes` in a Powertools
 ``APIGatewayRestResolver`` (routing, exception handlers, the 405s of every resource), with its
-dependencies injected: the model registry and the clock. Tests, the docs generator, the bench
-and the twin build the handler they need with :func:`create_handler`; the Lambda function uses
-the module-level default, built once per container at import (a warm container never reloads a
-model), from the environment (:mod:`challenge_neuralworks.environment`).
+dependencies injected: the model registry, the clock, the metrics and capture sinks and the
+departures store (the live context of models that declare a ``departures_lookback``). Tests, the
+docs generator, the bench and the twin build the handler they need with :func:`create_handler`;
+the Lambda function uses the module-level default, built once per container at import (a warm
+container never reloads a model), from the environment (:mod:`challenge_neuralworks.environment`).
 
 Every answer other than a prediction is an :class:`~challenge_neuralworks.errors.APIError`
 raised by a route and answered by one exception handler; anything else is a bug, logged with its
@@ -29,6 +30,13 @@ from pydantic import ValidationError
 
 from challenge_neuralworks import __version__, routes
 from challenge_neuralworks.capture import Capture
+from challenge_neuralworks.departures import store_from_environment
+from challenge_neuralworks.departures.feed import DepartureFeed
+from challenge_neuralworks.departures.records import (
+    DepartureStore,
+    StoreUnavailableError,
+    local_time,
+)
 from challenge_neuralworks.errors import (
     APIError,
     BadRequestError,
@@ -44,7 +52,16 @@ from challenge_neuralworks.errors import (
 from challenge_neuralworks.logs import configure_logging, log_request, request_fields
 from challenge_neuralworks.model import Context, Model
 from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
-from challenge_neuralworks.schemas import MAX_BODY_BYTES, BatchRequest, input_error_from_validation
+from challenge_neuralworks.schemas import (
+    MAX_BODY_BYTES,
+    MAX_DEPARTURES,
+    BatchRequest,
+    DepartureReport,
+    DeparturesRequest,
+    input_error_from_validation,
+    resolve_departure,
+    validate_item,
+)
 from challenge_neuralworks.telemetry import (
     UNKNOWN_MODEL,
     Observation,
@@ -78,11 +95,13 @@ class _Routes:
         registry: Registry,
         clock: Callable[[], float],
         capture: Capture,
+        departures: DepartureStore | None,
     ) -> None:
         self._app = app
         self.registry = registry
         self._clock = clock
         self._capture = capture
+        self.departures = None if departures is None else DepartureFeed(departures)
         #: What the request being served did (reset by the handler for each request).
         self.observation = Observation()
 
@@ -123,16 +142,7 @@ class _Routes:
     def inference(self, model_name: str) -> dict[str, Any]:
         """Predict one flight (original contract) or a batch (``{"flights": [...]}``)."""
         model = self._model(model_name)
-        body = _body(self._app.current_event.raw_event)
-        if body is not None:
-            size = len(body.encode("utf-8", "surrogatepass"))
-            if size > MAX_BODY_BYTES:
-                raise PayloadTooLargeError(
-                    f"the body has {size} bytes; the limit is {MAX_BODY_BYTES}"
-                )
-        payload = _json(body)
-        if not isinstance(payload, dict):
-            raise BadRequestError("the body must be a JSON object", code="invalid_body")
+        payload = _json_object(self._app.current_event.raw_event)
         explain = _explain_option(self._app.current_event.raw_event)
         if "flights" in payload:
             batch = _batch(model, payload)
@@ -184,9 +194,54 @@ class _Routes:
                 code="unsupported_option",
                 field="explain",
             )
+        now = self._clock()
+        departures = None
+        if model.departures_lookback and self.departures is not None:
+            departures = self.departures.snapshot(now, model.departures_lookback)
         return Context(
-            now=self._clock(), explain=explain, features=[] if self._capture.enabled else None
+            now=now,
+            explain=explain,
+            features=[] if self._capture.enabled else None,
+            departures=departures,
         )
+
+    def report_departures(self) -> dict[str, Any]:
+        """Store reported actual departures (idempotent; the live context of nowcasts)."""
+        if self.departures is None:
+            raise ServiceUnavailableError(
+                "no departures store is configured", code="departures_unavailable"
+            )
+        payload = _json_object(self._app.current_event.raw_event)
+        try:
+            batch = DeparturesRequest.model_validate(payload)
+        except ValidationError as exc:
+            raise input_error_from_validation(exc, model=DeparturesRequest) from None
+        if len(batch.departures) > MAX_DEPARTURES:
+            raise PayloadTooLargeError(
+                f"{len(batch.departures)} departures in one request; the limit is {MAX_DEPARTURES}",
+                code="batch_too_large",
+                field="departures",
+            )
+        now = self._clock()
+        local_now = local_time(now)
+        departures = []
+        for i, item in enumerate(batch.departures):
+            prefix = f"departures[{i}]"
+            report = validate_item(DepartureReport, item, prefix)
+            try:
+                departures.append(resolve_departure(report, now=local_now))
+            except InputError as exc:
+                raise exc.prefixed(prefix) from None
+        try:
+            result = self.departures.store.put(departures, now=now)
+        except StoreUnavailableError as exc:
+            logger.warning(
+                "departures not stored",
+                extra={"store": self.departures.store.describe(), "error": repr(exc.__cause__)},
+            )
+            raise ServiceUnavailableError(str(exc), code="departures_unavailable") from None
+        self.departures.invalidate()
+        return {"received": len(departures), "stored": result.stored, "expired": result.expired}
 
     def _capture_refusal(
         self, model: Model, items: list[Any], prefixes: list[str], error: InputError
@@ -234,15 +289,18 @@ def create_handler(
     clock: Callable[[], float] = time.time,
     metrics: RequestMetrics | None = None,
     capture: Capture | None = None,
+    departures: DepartureStore | None = None,
 ) -> LambdaHandler:
     """A Lambda handler serving ``registry``'s models; ``clock`` (epoch seconds) is the "now"
     of every request (it decides the year of a request that gives none); ``metrics`` receives
     each request's observation (default: EMF where the environment says, see
     :mod:`challenge_neuralworks.telemetry`); ``capture`` samples predictions for the drift
-    monitor (default: as the environment says, see :mod:`challenge_neuralworks.capture`)."""
+    monitor (default: as the environment says, see :mod:`challenge_neuralworks.capture`);
+    ``departures`` is the store ``POST /departures`` writes and nowcasts read (``None``: that
+    route answers 503 and nowcasts predict from the schedule only)."""
     app = APIGatewayRestResolver(serializer=_dumps)
     capture = capture or Capture.from_environment()
-    functions = _Routes(app, registry, clock, capture)
+    functions = _Routes(app, registry, clock, capture, departures)
     metrics = metrics or metrics_from_environment()
     invocations = 0
     for route in routes.ROUTES:
@@ -302,6 +360,7 @@ def create_handler(
         return response
 
     handle.registry = registry  # type: ignore[attr-defined]
+    handle.departures = functions.departures  # type: ignore[attr-defined]
     handle.app = app  # type: ignore[attr-defined]
     return handle
 
@@ -399,6 +458,20 @@ def _body(event: Mapping[str, Any]) -> str | None:
         return "\x00invalid"  # not JSON: answered as invalid_json
 
 
+def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over :data:`MAX_BODY_BYTES`, 400 when it is
+    absent, not JSON or not an object."""
+    body = _body(event)
+    if body is not None:
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"the body has {size} bytes; the limit is {MAX_BODY_BYTES}")
+    payload = _json(body)
+    if not isinstance(payload, dict):
+        raise BadRequestError("the body must be a JSON object", code="invalid_body")
+    return payload
+
+
 def _json(body: str | None) -> Any:
     """The body parsed as JSON; 400 when it is absent or not JSON."""
     if body is None or not body.strip():
@@ -453,12 +526,14 @@ configure_logging()
 #: The models this function serves (tests and tools may swap it: ``lambda_handler`` follows).
 registry = Registry.from_environment()
 registry.verify()  # /health tells the truth from the first request on
-_default = create_handler(registry)
+#: Where reported departures live: DynamoDB in AWS, a SQLite file locally (opened on first use).
+departures = store_from_environment()
+_default = create_handler(registry, departures=departures)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """AWS Lambda handler (also served locally by ``python -m challenge_neuralworks serve``)."""
     global _default  # noqa: PLW0603 - the per-container default, rebuilt if the registry is swapped
     if _default.registry is not registry:  # type: ignore[attr-defined]
-        _default = create_handler(registry)
+        _default = create_handler(registry, departures=departures)
     return _default(event, context)

@@ -50,6 +50,7 @@ from challenge_neuralworks.schemas import input_error_from_validation
 
 if TYPE_CHECKING:
     from challenge_neuralworks.data import Flights
+    from challenge_neuralworks.departures.feed import DepartureSnapshot
 
 __all__ = [
     "MODEL_CLASSES",
@@ -81,12 +82,19 @@ TRAINERS: dict[str, type[Trainer]] = {}
 @dataclass(frozen=True)
 class Context:
     """What one request knows besides its items: the time it is served at (the handler's
-    injectable clock; the year of a request without one is inferred from it) and the options
-    the client asked for."""
+    injectable clock; the year of a request without one is inferred from it), the options
+    the client asked for, and the live context a model declared it reads."""
 
     now: float = field(default_factory=time.time)
     #: Add each answer's explanation (``?explain=true``); only for ``Model.explainable`` models.
     explain: bool = False
+    #: Reported departures up to ``now``, for models with a ``departures_lookback``: the
+    #: handler reads them from its injected store (at most one read per request, cached for a
+    #: few seconds). ``None``: no store, the store cannot be read, or the model reads none.
+    departures: DepartureSnapshot | None = None
+    #: Offline scoring (``predict --lead 2h``): predict each flight as if it were this many
+    #: hours before its scheduled departure, instead of at ``now``.
+    lead_hours: float | None = None
     #: When a list, :meth:`Model.predict` appends the feature matrix it computed (one row per
     #: item), so a prediction capture never computes the features a second time.
     features: list[Any] | None = None
@@ -107,6 +115,9 @@ class Model(ABC):
     max_batch: ClassVar[int] = 1000
     #: Whether :meth:`predict` can add an explanation to each answer (``Context.explain``).
     explainable: ClassVar[bool] = False
+    #: Seconds of reported departures before ``Context.now`` that :meth:`predict` reads from
+    #: ``Context.departures`` (0: none; the handler then reads no store for this model).
+    departures_lookback: ClassVar[float] = 0.0
 
     version: str
     metadata: dict[str, Any]
@@ -273,6 +284,12 @@ class Trainer(ABC):
     @abstractmethod
     def evaluate(self, data: Flights, *, config: Any = None, out_dir: Path | None = None) -> dict:
         """Both protocols' metrics as JSON; with ``out_dir``, the model card's charts too."""
+
+    def card_section(self, report: dict) -> str | None:
+        """The model card's section of this model rendered from :meth:`evaluate`'s report
+        (Markdown), which the ``evaluate`` command writes into ``docs/model_card.md``;
+        ``None``: the card quotes this model's figures by hand."""
+        return None
 
 
 def discover() -> dict[str, type[Model]]:

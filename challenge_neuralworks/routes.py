@@ -18,7 +18,14 @@ from typing import Final, Literal
 
 from pydantic import BaseModel
 
-from challenge_neuralworks.schemas import HealthResponse, ModelDescription, ModelList
+from challenge_neuralworks.schemas import (
+    MAX_DEPARTURES,
+    DeparturesAccepted,
+    DeparturesRequest,
+    HealthResponse,
+    ModelDescription,
+    ModelList,
+)
 
 #: ``API_KEY``: the ``x-api-key`` header and its usage plan. ``AWS_IAM``: a SigV4-signed request
 #: from an allowed IAM principal, *and* an API key.
@@ -40,6 +47,8 @@ class Route:
     #: The answer's shape; ``None`` when the body is a model's input and the answer its output
     #: (each model has its own: ``Model.input_model`` / ``Model.output_model``).
     response: type[BaseModel] | None = None
+    #: The body's shape on a route that takes one and is not a model's input.
+    request: type[BaseModel] | None = None
     #: Error statuses the handler itself may answer (besides API Gateway's 403 and 429).
     errors: tuple[int, ...] = ()
     description: str = field(default="", repr=False)
@@ -83,6 +92,23 @@ ROUTES: Final[tuple[Route, ...]] = (
         "One model's input schema, allowed values and metrics",
         response=ModelDescription,
         errors=(404, 503),
+    ),
+    Route(
+        "POST",
+        "/departures",
+        "report_departures",
+        "Report actual departures (the operations feed)",
+        authorization="AWS_IAM",
+        request=DeparturesRequest,
+        response=DeparturesAccepted,
+        errors=(400, 413, 503),
+        description=(
+            f"Up to {MAX_DEPARTURES:,} departures that have happened, for `delay_nowcast`'s "
+            "live context. Idempotent on airline, flight number and scheduled time (a repeated "
+            "report replaces the earlier one); late and out-of-order reports are accepted. "
+            "Signed with SigV4 by the feed's IAM role in addition to the API key (the local twin: "
+            "the `x-ingest-key` header). 503 when the departures store cannot be written."
+        ),
     ),
     Route(
         "GET",

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Sequence
-from typing import Annotated, Any, Final, Literal, NamedTuple, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, NamedTuple, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from challenge_neuralworks import dates
+from challenge_neuralworks.departures.records import Departure
 from challenge_neuralworks.errors import ECHO_LIMIT, InputError, clip, echo
 
 #: Largest request body the handler reads, in UTF-8 bytes as API Gateway counts them
@@ -43,6 +44,7 @@ EXAMPLE_FLIGHT: Final[dict[str, Any]] = {
 
 Weekday = Literal["Lunes", "Martes", "Miercoles", "Jueves", "Viernes", "Sabado", "Domingo"]
 FlightType = Literal["I", "N"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 _DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$"
 
 
@@ -310,6 +312,63 @@ class MinutesPrediction(BaseModel):
     warnings: Warnings = None
 
 
+class RecentDepartures(BaseModel):
+    """Departures reported in one window before the prediction time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    departures: int = Field(ge=0)
+    delayed_share: float | None = Field(
+        ge=0.0, le=1.0, description="Share that left more than 15 minutes late (null: none)."
+    )
+
+
+class NowcastContext(BaseModel):
+    """What a ``delay_nowcast`` answer knew: the departures it used, or why it used none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["live", "schedule_only"] = Field(
+        description="`live`: departures reported up to `as_of` sharpened the prediction; "
+        "`schedule_only`: the schedule-only prediction (`delay`'s recipe), see `reason`."
+    )
+    reason: (
+        Literal["no_departures", "departures_unavailable", "beyond_horizon", "outside_window"]
+        | None
+    ) = Field(
+        description="Why no live context was used: no departure reported in the 24 hours "
+        "before `as_of`; the departures store is not configured or cannot be read; the flight "
+        "is scheduled more than 24 hours after `as_of`; or it was scheduled too long ago for "
+        "the departures the service reads. Null in `live` mode."
+    )
+    as_of: str = Field(
+        description="The prediction time, SCL local 'YYYY-MM-DD HH:MM:SS': the service's clock "
+        "(when the departures were read), or 30 minutes before a flight scheduled sooner. "
+        "Only departures whose actual time is at or before it count."
+    )
+    lead_hours: float = Field(description="Hours from `as_of` to the scheduled departure.")
+    departures_seen: int = Field(
+        ge=0, description="Departures reported in the 24 hours up to `as_of`."
+    )
+    scl_last_3h: RecentDepartures | None = Field(
+        description="All of SCL in the 3 hours up to `as_of` (null in `schedule_only` mode)."
+    )
+    airline_last_6h: RecentDepartures | None = Field(
+        description="The flight's airline in the 6 hours up to `as_of` (null in "
+        "`schedule_only` mode)."
+    )
+    previous_day_delay_minutes: float | None = Field(
+        description="Delay of the same airline and flight number the day before, if it had "
+        "left by `as_of` (null otherwise, or without `VLO-I`)."
+    )
+
+
+class NowcastPrediction(DelayPrediction):
+    """One flight's answer from ``delay_nowcast``: ``delay``'s shape plus its live context."""
+
+    context: NowcastContext
+
+
 class _Served(BaseModel):
     """Which model and version answered (every prediction response carries both)."""
 
@@ -403,6 +462,98 @@ class ModelDescription(BaseModel):
     metrics: dict[str, Any]
 
 
+#: Largest batch ``POST /departures`` accepts.
+MAX_DEPARTURES: Final[int] = 1000
+#: How far after the service's clock a reported actual departure may lie (clock skew).
+FUTURE_TOLERANCE: Final[_dt.timedelta] = _dt.timedelta(minutes=5)
+#: The data set's bound on actual minus scheduled departure, applied to reports too.
+MAX_DEVIATION: Final[_dt.timedelta] = _dt.timedelta(hours=24)
+
+
+class DepartureReport(BaseModel):
+    """One actual departure from SCL, reported by the operations feed once it has happened.
+
+    Times are SCL local time, like ``FECHA-I`` of a prediction request. The same airline, flight
+    number and scheduled time reported again replaces the earlier report (idempotent; late and
+    out-of-order reports are fine). ``OPERA`` must be spelt as prediction requests spell it: a
+    nowcast matches departures to flights by airline and flight number.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    scheduled: Annotated[
+        str,
+        Field(
+            alias="FECHA-I",
+            pattern=_DATETIME_PATTERN,
+            description="Scheduled departure 'YYYY-MM-DD HH:MM[:SS]' (SCL local time).",
+        ),
+    ]
+    actual: Annotated[
+        str,
+        Field(
+            alias="FECHA-O",
+            pattern=_DATETIME_PATTERN,
+            description="Actual departure 'YYYY-MM-DD HH:MM[:SS]' (SCL local time), at most 24 h "
+            "from the scheduled one and not in the future.",
+        ),
+    ]
+    airline: Annotated[
+        str,
+        Field(
+            alias="OPERA",
+            min_length=1,
+            max_length=64,
+            description="Operating airline group, as prediction requests name it.",
+        ),
+    ]
+    flight_number: Annotated[
+        str,
+        Field(
+            alias="VLO-I",
+            pattern=r"^[0-9]{1,5}[A-Za-z]?$",
+            description="Scheduled flight number, e.g. '226'.",
+        ),
+    ]
+    destination: Annotated[
+        str,
+        Field(
+            alias="SIGLADES",
+            min_length=1,
+            max_length=64,
+            description="Scheduled destination city (e.g. 'La Serena').",
+        ),
+    ]
+
+
+class DeparturesRequest(BaseModel):
+    """``POST /departures``: a batch of reported departures (each item a ``DepartureReport``)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    departures: Annotated[
+        list[dict[str, Any]],
+        Field(
+            min_length=1,
+            description=f"1 to {MAX_DEPARTURES} departures; a larger batch gets 413.",
+        ),
+    ]
+
+
+class DeparturesAccepted(BaseModel):
+    """``POST /departures``: what was stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    received: int = Field(ge=0, description="Reports in the request.")
+    stored: int = Field(
+        ge=0,
+        description="Distinct departures written (new, or replacing an earlier report of the "
+        "same airline, flight number and scheduled time; in one batch the last report wins).",
+    )
+    expired: int = Field(ge=0, description="Reports older than the store's retention, not written.")
+
+
 # ------------------------------------------------------------------------- resolution
 def resolve_flight(request: FlightRequest, *, reference_year: int) -> ScheduledFlight:
     """Calendar checks and year inference (the year nearest ``reference_year`` in which the day
@@ -426,6 +577,50 @@ def resolve_flight(request: FlightRequest, *, reference_year: int) -> ScheduledF
         flight_number=normalize_flight_number(request.vlo),
         airport=request.des,
     )
+
+
+def resolve_departure(report: DepartureReport, *, now: _dt.datetime | None) -> Departure:
+    """A validated report as a :class:`Departure`: real dates, in range, actual within 24 h of
+    scheduled and, with ``now`` (the service's SCL local time), not in the future."""
+    scheduled = _report_time(report.scheduled, "FECHA-I")
+    actual = _report_time(report.actual, "FECHA-O")
+    if abs(actual - scheduled) > MAX_DEVIATION:
+        raise InputError(
+            f"FECHA-O {echo(report.actual)} is more than 24 hours from FECHA-I "
+            f"{echo(report.scheduled)}",
+            field="FECHA-O",
+            code="inconsistent_date",
+        )
+    if now is not None and actual > now + FUTURE_TOLERANCE:
+        raise InputError(
+            f"FECHA-O {echo(report.actual)} is in the future (it is {now:%Y-%m-%d %H:%M} at "
+            "SCL): report departures once they have happened",
+            field="FECHA-O",
+            code="out_of_range",
+        )
+    return Departure(
+        airline=report.airline,
+        flight_number=normalize_flight_number(report.flight_number) or "0",
+        scheduled=scheduled,
+        actual=actual,
+        destination=report.destination,
+    )
+
+
+def _report_time(text: str, field: str) -> _dt.datetime:
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{field} {echo(text)} is not a real date and time", field=field, code="invalid_date"
+        ) from None
+    if not dates.MIN_YEAR <= when.year <= dates.MAX_YEAR:
+        raise InputError(
+            f"{field} year must be between {dates.MIN_YEAR} and {dates.MAX_YEAR}",
+            field=field,
+            code="out_of_range",
+        )
+    return when
 
 
 def _from_datetime(request: FlightRequest) -> tuple[int, int, int, int, int]:
@@ -509,6 +704,15 @@ _TYPE_NAMES: Final[dict[str, str]] = {
     "model_type": "a JSON object",
     "model_attributes_type": "a JSON object",
 }
+
+
+def validate_item(schema: type[ModelT], item: Any, prefix: str = "") -> ModelT:
+    """``item`` validated by ``schema``; the first error as an :class:`InputError` whose field
+    is prefixed (``departures[3].FECHA-O``) inside a batch."""
+    try:
+        return schema.model_validate(item)
+    except ValidationError as exc:
+        raise input_error_from_validation(exc, model=schema, prefix=prefix) from None
 
 
 def input_error_from_validation(

@@ -9,6 +9,9 @@ What it measures (figures printed and written to ``stress_test/results/bench.jso
   same rounds, as ratios; and where the time goes (JSON + validation, features, tree ensemble,
   the rest of ``predict``, TreeSHAP);
 * batch throughput in rows/s for batches of 1, 10, 100 and 1000 flights;
+* ``delay_nowcast``'s latency with the SQLite departures store, against ``delay``'s on the same
+  flights in the same rounds (with the cached window, as served, and with a store read on every
+  request, to show what the cache saves);
 * cold start (fresh process: import the handler and load every model) and peak memory;
 * the public solutions' serving path (one-row DataFrame, ``get_dummies``, ``reindex``,
   scikit-learn ``predict_proba``) on the same flights in the same run, as a ratio.
@@ -31,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks.departures.feed import CACHE_SECONDS
 from stress_test import coldstart
 from stress_test.measure import machine, spread, summarise_us, time_calls, write_json
 from stress_test.public_baseline import fit_public_model, save_public_model
@@ -39,6 +43,7 @@ from stress_test.traffic import load_requests
 BATCH_SIZES = (1, 10, 100, 1000)
 TARGETS = {
     "single_p50_us": 150.0,
+    "nowcast_over_delay_p50": 2.0,
     "explained_single_p50_us": 2000.0,
     "cold_start_s": 0.5,
     "cold_start_ratio_vs_public": 0.3,
@@ -204,6 +209,108 @@ def stages(
     }
 
 
+#: The nowcast bench's "now" (SCL local): the departures of the 8 days before it are reported,
+#: the flights of the 24 hours after it are predicted.
+NOWCAST_NOW = (2017, 12, 8, 12, 0)
+
+
+def nowcast_latency(registry: Any, sink: Any, rounds: int, calls: int) -> dict[str, Any]:
+    """``delay_nowcast`` p50/p99 through the handler with a SQLite store of real departures,
+    interleaved with ``delay`` on the same flights (full requests: FECHA-I and VLO-I), metrics
+    written to ``sink`` as deployed, capture off (both models pay the same for either)."""
+    import csv
+    import datetime as dt
+
+    from challenge_neuralworks.capture import Capture, StreamSink
+    from challenge_neuralworks.departures.records import epoch_of
+    from challenge_neuralworks.departures.sqlite import SQLiteDepartureStore
+    from challenge_neuralworks.handler import create_handler
+    from challenge_neuralworks.schemas import DepartureReport, resolve_departure
+    from challenge_neuralworks.telemetry import EmfWriter, RequestMetrics
+    from stress_test.traffic import DATA_PATH, request_from_row
+
+    now_local = dt.datetime(*NOWCAST_NOW)
+    now = epoch_of(now_local)
+    with DATA_PATH.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Des-I"] == r["Des-O"]]
+
+    def when(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text)
+
+    reported = [
+        resolve_departure(
+            DepartureReport.model_validate(
+                {
+                    "FECHA-I": r["Fecha-I"],
+                    "FECHA-O": r["Fecha-O"],
+                    "OPERA": r["OPERA"],
+                    "VLO-I": r["Vlo-I"],
+                    "SIGLADES": r["SIGLADES"],
+                }
+            ),
+            now=now_local,
+        )
+        for r in rows
+        if now_local - dt.timedelta(days=8) <= when(r["Fecha-O"]) <= now_local
+    ]
+    upcoming = [
+        request_from_row(r, "fecha")
+        for r in rows
+        if now_local < when(r["Fecha-I"]) <= now_local + dt.timedelta(hours=24)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteDepartureStore(Path(tmp) / "departures.sqlite")
+        store.put(reported, now=now)
+        handler = create_handler(
+            registry,
+            clock=lambda: now,
+            metrics=RequestMetrics("bench", EmfWriter(sink.write)),
+            capture=Capture(StreamSink(sink), sample=0.0),
+            departures=store,
+        )
+        nowcast = [_event(r, "delay_nowcast") for r in upcoming]
+        delay = [_event(r) for r in upcoming]
+        _check_ok(handler, [*nowcast, *delay])
+        modes = {json.loads(handler(e, None)["body"])["context"]["mode"] for e in nowcast}
+        if modes != {"live"}:
+            raise RuntimeError(f"nowcast bench answers are {modes}, expected only live ones")
+        per_round = []
+        feed = handler.departures  # type: ignore[attr-defined]
+        for _ in range(rounds):
+            repeat = max(1, calls // len(upcoming))
+            ours = summarise_us(time_calls(lambda e: handler(e, None), nowcast * repeat))
+            base = summarise_us(time_calls(lambda e: handler(e, None), delay * repeat))
+            feed.cache_seconds = 0.0  # a store read on every request
+            reads = feed.reads
+            uncached = summarise_us(time_calls(lambda e: handler(e, None), nowcast))
+            if feed.reads - reads != len(nowcast):
+                raise RuntimeError("with the cache off every request must read the store")
+            feed.cache_seconds = CACHE_SECONDS
+            per_round.append(
+                {
+                    "nowcast": ours,
+                    "delay": base,
+                    "nowcast_uncached": uncached,
+                    "nowcast_over_delay_p50": ours["p50_us"] / base["p50_us"],
+                }
+            )
+
+    def across(name: str, key: str = "p50_us") -> dict[str, float]:
+        return spread([r[name][key] for r in per_round])
+
+    return {
+        "now": now_local.isoformat(sep=" "),
+        "departures_in_store": len(reported),
+        "flights": len(upcoming),
+        "nowcast_p50_us": across("nowcast"),
+        "nowcast_p99_us": across("nowcast", "p99_us"),
+        "delay_p50_us": across("delay"),
+        "nowcast_uncached_p50_us": across("nowcast_uncached"),
+        "nowcast_over_delay_p50": spread([r["nowcast_over_delay_p50"] for r in per_round]),
+        "per_round": per_round,
+    }
+
+
 def _explainer_build_ms(model: Any) -> float:
     """What the first explained request of a container pays once: the TreeSHAP tables."""
     import time
@@ -295,6 +402,17 @@ def _print(results: dict[str, Any]) -> None:
         f"{single['public_over_handler_p50']['max']:.1f}x; target >= "
         f"{TARGETS['public_over_handler_p50_min']:.0f}x)"
     )
+    live = results["nowcast"]
+    ratio = live["nowcast_over_delay_p50"]
+    print(
+        f"delay_nowcast, SQLite store ({live['departures_in_store']} departures, "
+        f"{live['flights']} flights of the next 24 h): p50 {live['nowcast_p50_us']['median']:.1f}"
+        f" µs, p99 {live['nowcast_p99_us']['median']:.1f}; delay on the same flights p50 "
+        f"{live['delay_p50_us']['median']:.1f}: ratio {ratio['median']:.2f} (rounds "
+        f"{ratio['min']:.2f}-{ratio['max']:.2f}; target <= "
+        f"{TARGETS['nowcast_over_delay_p50']}); reading the store on every request p50 "
+        f"{live['nowcast_uncached_p50_us']['median']:.1f} µs"
+    )
     print("batch throughput through the handler:")
     for size, figure in results["batch"].items():
         print(
@@ -356,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers, classic, requests, public, rounds=args.rounds, calls=args.calls
     )
     results["stages"] = stages(handlers, classic, args.rounds, min(args.calls, 1000))
+    results["nowcast"] = nowcast_latency(registry, sink, args.rounds, min(args.calls, 1000))
     results["batch"] = batch_throughput(handlers, requests, args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = save_public_model(public, Path(tmp) / "public_model.pkl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,14 @@ settings.load_profile("suite")
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED_MODELS = REPO / "models"
+
+# The handler's module-level departures store is a SQLite file in .data/ (or a DynamoDB table
+# when CNW_DEPARTURES_TABLE is set): the test session, and every process it starts, gets a
+# private file instead, so no test writes into a developer's store or reaches AWS.
+os.environ.pop("CNW_DEPARTURES_TABLE", None)
+os.environ["CNW_DEPARTURES_DB"] = str(
+    Path(tempfile.mkdtemp(prefix="cnw-test-departures-")) / "departures.sqlite"
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """``predict``: batch scoring of a file with the same model class and validation the API uses.
 
     python -m challenge_neuralworks predict --model delay --input flights.csv --output scored.csv
+    python -m challenge_neuralworks predict --model delay_nowcast \
+        --departures data/dataset_SCL.csv --lead 2h --input flights.csv --output scored.csv
 
 Input is either a CSV with ``dataset_SCL.csv``'s columns (``Fecha-I``, ``OPERA``, ``TIPOVUELO``,
 ``Des-I`` or ``SIGLADES``, optionally ``Vlo-I``) or JSON lines with the API's request fields.
@@ -10,6 +12,12 @@ code ``DES-I`` (``SIGLADES`` names the actual destination, which differs for div
 The output keeps every input row and adds the model's columns (for ``delay``: ``p_delay``, the
 0/1 ``delayed`` decision and the ``warnings`` codes); a row the API would reject keeps empty
 predictions and the error in ``error``, so one bad row does not sink a file.
+
+A model that reads live departures (``delay_nowcast``) scores each flight as if it were
+predicted ``--lead`` before its scheduled time, from the departures in ``--departures`` whose
+actual time is at or before that moment: a CSV with the data set's columns (``Fecha-I``,
+``Fecha-O``, ``OPERA``, ``Vlo-I``, ``Des-I`` or ``SIGLADES``; the data file itself works) or JSON
+lines of ``POST /departures`` items. Departures the API would refuse are skipped and counted.
 """
 
 from __future__ import annotations
@@ -17,17 +25,22 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from challenge_neuralworks.departures.feed import DepartureSnapshot
+from challenge_neuralworks.departures.records import Departure
 from challenge_neuralworks.environment import DEFAULT_MODELS_DIR
 from challenge_neuralworks.errors import InputError
-from challenge_neuralworks.model import Model
+from challenge_neuralworks.model import Context, Model
 from challenge_neuralworks.registry import ModelNotFoundError, ModelUnavailableError, Registry
+from challenge_neuralworks.schemas import DepartureReport, resolve_departure, validate_item
 
 CHUNK = 2000
+_LEAD = re.compile(r"^(\d+(?:\.\d+)?)\s*(h|hours?|m|min|minutes?)?$")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +49,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--input", type=Path, required=True, help=".csv or .jsonl")
     parser.add_argument("--output", type=Path, required=True, help=".csv or .jsonl")
+    parser.add_argument(
+        "--departures",
+        type=Path,
+        help="reported departures (.csv like the data set, or .jsonl of POST /departures "
+        "items) for models that read them",
+    )
+    parser.add_argument(
+        "--lead",
+        type=lead_hours,
+        help="with --departures: predict each flight this long before its scheduled time "
+        "(e.g. 2h, 30m, 1.5h)",
+    )
+
+
+def lead_hours(text: str) -> float:
+    """``2h``, ``1.5h``, ``30m``, ``90min`` or a bare number of hours, in hours."""
+    match = _LEAD.fullmatch(text.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a lead like 2h, 1.5h or 30m")
+    value = float(match.group(1))
+    return value / 60.0 if (match.group(2) or "h").startswith("m") else value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,28 +79,80 @@ def run(args: argparse.Namespace) -> int:
     except (ModelNotFoundError, ModelUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not args.input.is_file():
-        print(f"error: no such file {args.input}", file=sys.stderr)
+    for path in (args.input, args.departures):
+        if path is not None and not path.is_file():
+            print(f"error: no such file {path}", file=sys.stderr)
+            return 2
+    problem = _live_options_problem(model, args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
+    summary: dict[str, Any] = {"model": model.name, "version": model.version}
+    context = None
+    if args.departures is not None:
+        departures, skipped = read_departures(args.departures, model)
+        context = Context(lead_hours=args.lead, departures=DepartureSnapshot(departures))
+        summary |= {"departures": len(departures), "departures_skipped": skipped}
+        summary["lead_hours"] = args.lead
     rows = list(_read(args.input))
-    scored = score(model, rows)
+    scored = score(model, rows, context)
     _write(args.output, scored)
     failed = sum(1 for row in scored if row.get("error"))
-    print(
-        json.dumps(
-            {"model": model.name, "version": model.version, "rows": len(rows), "rejected": failed}
-        ),
-    )
+    print(json.dumps({**summary, "rows": len(rows), "rejected": failed}))
     return 0
 
 
-def score(model: Model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _live_options_problem(model: Model, args: argparse.Namespace) -> str | None:
+    """Why ``--departures``/``--lead`` do not fit this model (``None``: they do)."""
+    if (args.departures is None) != (args.lead is None):
+        return "--departures and --lead go together"
+    if args.departures is None:
+        return None
+    if not model.departures_lookback:
+        return f"model {model.name} reads no departures; drop --departures and --lead"
+    low, high = model.min_lead_hours, model.max_lead_hours  # type: ignore[attr-defined]
+    if not low <= args.lead <= high:
+        return f"--lead must be between {low:g} and {high:g} hours for {model.name}"
+    return None
+
+
+def read_departures(path: Path, model: Model) -> tuple[tuple[Departure, ...], int]:
+    """The departures of a file, validated like ``POST /departures`` items (without the "not
+    in the future" check: a file is history); returns them and how many were skipped."""
+    departures = []
+    skipped = 0
+    for row in _read(path):
+        try:
+            report = validate_item(DepartureReport, _report(model, row))
+            departures.append(resolve_departure(report, now=None))
+        except InputError:
+            skipped += 1
+    return tuple(departures), skipped
+
+
+def _report(model: Model, row: dict[str, Any]) -> dict[str, Any]:
+    """A ``POST /departures`` item from a row: API fields as they are, data-file rows
+    translated (the scheduled destination's city, not the actual one)."""
+    if "Fecha-O" not in row:
+        return row
+    return {
+        "FECHA-I": row.get("Fecha-I", ""),
+        "FECHA-O": row["Fecha-O"],
+        "OPERA": row.get("OPERA", ""),
+        "VLO-I": str(row.get("Vlo-I", "")).strip(),
+        "SIGLADES": _scheduled_city(model, row),
+    }
+
+
+def score(
+    model: Model, rows: list[dict[str, Any]], context: Context | None = None
+) -> list[dict[str, Any]]:
     """Each row plus the model's columns (or an ``error``), in order."""
     parsed: list[Any] = []
     errors: list[str | None] = []
     for number, row in enumerate(rows, start=1):
         try:
-            parsed.append(model.parse(request_item(row)))
+            parsed.append(model.parse(request_item(row), "", context))
             errors.append(None)
         except InputError as exc:
             parsed.append(None)
@@ -76,7 +162,7 @@ def score(model: Model, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     columns: dict[int, dict[str, Any]] = {}
     for start in range(0, len(valid), CHUNK):
         positions = valid[start : start + CHUNK]
-        results = model.predict([parsed[i] for i in positions])
+        results = model.predict([parsed[i] for i in positions], context)
         for position, result in zip(positions, results, strict=True):
             columns[position] = model.tabular(result)
     names = next(iter(columns.values())).keys() if columns else []
@@ -103,6 +189,12 @@ def request_item(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("Vlo-I"):
         request["VLO-I"] = str(row["Vlo-I"]).strip()
     return request
+
+
+def _scheduled_city(model: Model, row: dict[str, Any]) -> str:
+    """The city of the scheduled destination (``Des-I``; ``SIGLADES`` follows the actual one)."""
+    cities = getattr(model, "destination_cities", {})
+    return cities.get(row.get("Des-I"), row.get("SIGLADES", ""))
 
 
 def _read(path: Path) -> Iterator[dict[str, Any]]:

@@ -89,7 +89,9 @@ def reference_data(encoder: FeatureEncoder) -> dict[str, Any]:
     return {"airports": encoder.airports.source, "airport_count": len(encoder.airports)}
 
 
-def _common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> dict[str, Any]:
+def common_metadata(data: Flights, full: Flights, config: dict[str, Any]) -> dict[str, Any]:
+    """Manifest members every model trained on this data set shares: package version, data
+    file, training window and configuration."""
     frame = data.frame
     return {
         "package_version": __version__,
@@ -131,7 +133,7 @@ def build_classifier(
         threshold=fitted.threshold,
         version=model_version(DelayClassifier.name, train_data, config_dict),
         metadata={
-            **_common_metadata(train_data, data, config_dict),
+            **common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
             "reference_data": reference_data(encoder),
             "target": "departure delay (Fecha-O - Fecha-I) > 15 minutes",
@@ -175,7 +177,7 @@ def build_minutes(
         ensembles=ensembles,
         version=model_version(DelayMinutes.name, train_data, config_dict),
         metadata={
-            **_common_metadata(train_data, data, config_dict),
+            **common_metadata(train_data, data, config_dict),
             "features": list(encoder.features),
             "reference_data": reference_data(encoder),
             "target": "departure delay in minutes (Fecha-O - Fecha-I)",

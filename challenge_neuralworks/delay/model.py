@@ -233,7 +233,7 @@ def _warning_codes(result: dict[str, Any]) -> str:
     return ";".join(w["code"] for w in result.get("warnings", ()))
 
 
-def _keep_features(context: Context | None, X: np.ndarray) -> None:
+def keep_features(context: Context | None, X: np.ndarray) -> None:
     """Hand the feature matrix to a caller that asked for it (a capture uses it as is)."""
     if context is not None and context.features is not None:
         context.features.append(X)
@@ -282,7 +282,7 @@ class DelayClassifier(DelayFamilyModel):
         """``{"prediction": [p_no_delay, p_delay], "delayed": bool, "threshold": t}`` each,
         plus its ``explanation`` when the context asks for one."""
         X = self.encoder.encode(FlightColumns.from_flights(items))
-        _keep_features(context, X)
+        keep_features(context, X)
         raw = self.ensemble.raw(X)
         p_delay = self._probability(raw).tolist()
         threshold = round(self.threshold, 6)
@@ -380,7 +380,7 @@ class DelayMinutes(DelayFamilyModel):
     ) -> list[dict[str, Any]]:
         """``{"prediction": {"expected": m, "p50": m, "p90": m}}`` each, in minutes."""
         X = self.encoder.encode(FlightColumns.from_flights(items))
-        _keep_features(context, X)
+        keep_features(context, X)
         minutes = {k: v.tolist() for k, v in self._minutes(X).items()}
         return self.with_warnings(
             items,

@@ -70,8 +70,12 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         if len(rest) == 1 and "$ref" not in rest[0]:
             schema.update(rest[0])
         else:
-            schema[key] = rest
+            # A validator ignores ``nullable`` beside a ``$ref``-only anyOf: null is an option.
+            schema[key] = [*rest, {"nullable": True, "enum": [None]}]
         schema["nullable"] = True
+        if "enum" in schema and None not in schema["enum"]:
+            # OpenAPI 3.0.3: ``nullable`` does not widen an ``enum``; null must be listed.
+            schema["enum"] = [*schema["enum"], None]
     return schema
 
 

@@ -21,7 +21,10 @@ from challenge_neuralworks.openapi.scenarios import STAGE, Example
 from challenge_neuralworks.routes import ROUTES, Route
 from challenge_neuralworks.schemas import (
     MAX_BODY_BYTES,
+    MAX_DEPARTURES,
     BatchRequest,
+    DepartureReport,
+    DeparturesRequest,
     ErrorResponse,
     GatewayMessage,
     batch_response,
@@ -78,7 +81,10 @@ def build_document(
     """The OpenAPI document (a plain dict, ready for YAML) of ``models`` (the served classes)."""
     inputs = list(dict.fromkeys(model.input_model for model in models))
     outputs = list(dict.fromkeys(model.output_model for model in models))
-    schemas = openapi_schemas([*inputs, BatchRequest], mode="validation")
+    requests = [route.request for route in ROUTES if route.request is not None]
+    schemas = openapi_schemas(
+        [*inputs, BatchRequest, *requests, DepartureReport], mode="validation"
+    )
     schemas.update(
         openapi_schemas(
             [
@@ -93,6 +99,7 @@ def build_document(
         )
     )
     _refine_batch_schemas(schemas, inputs, max_batch)
+    _refine_items(schemas, DeparturesRequest, "departures", DepartureReport, MAX_DEPARTURES)
     by_operation, by_status = _index(examples)
     return {
         "openapi": OPENAPI_VERSION,
@@ -127,7 +134,17 @@ def build_document(
         "x-amazon-apigateway-api-key-source": "HEADER",
         "paths": _paths(by_operation, models, inputs, outputs, max_batch),
         "components": {
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "SigV4": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "AWS Signature Version 4 of an allowed IAM role "
+                    "(`AWS_IAM` routes; the local twin: header `x-ingest-key`).",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                },
+            },
             "schemas": dict(sorted(schemas.items())),
             "responses": _error_responses(by_status),
         },
@@ -143,6 +160,16 @@ def _refine_batch_schemas(schemas: dict[str, Any], inputs: Sequence[type], max_b
     flights["description"] = (
         f"1 to {max_batch} flights (a model may set a lower `max_batch`); a larger batch gets 413."
     )
+
+
+def _refine_items(
+    schemas: dict[str, Any], model: type, field: str, item: type, max_items: int
+) -> None:
+    """``model.field`` is a list of ``item`` (validated one by one, so that each error names its
+    item: the pydantic model types it as a list of objects)."""
+    prop = schemas[model.__name__]["properties"][field]
+    prop["items"] = {"$ref": REF_PREFIX + item.__name__}
+    prop["maxItems"] = max_items
 
 
 def _index(
@@ -223,6 +250,8 @@ def _paths(
             operation["responses"][str(status)] = {"$ref": f"#/components/responses/{name}"}
         operation["responses"] = dict(sorted(operation["responses"].items()))
         operation["operationId"] = _operation_id(route.method.lower(), route.path)
+        if route.authorization == "AWS_IAM":
+            operation["security"] = [{"ApiKey": [], "SigV4": []}]
         item = paths.setdefault(route.path, {})
         item[route.method.lower()] = operation
         item["x-amazon-apigateway-any-method"] = {
@@ -264,6 +293,14 @@ def _operation(
         operation["description"] = route.description
     if route.response is not None:
         operation["responses"] = {"200": _ok(route.response.__name__, examples)}
+        if route.request is not None:
+            schema = {"$ref": REF_PREFIX + route.request.__name__}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    JSON: {"schema": {"oneOf": [schema]}, **_examples(examples, request=True)}
+                },
+            }
         return operation
     operation["description"] = (
         f"{route.description} Batches hold up to {max_batch} flights; bodies are limited to "

@@ -19,7 +19,7 @@ from challenge_neuralworks.local.responses import (
 )
 from challenge_neuralworks.local.samples import EXAMPLE_FLIGHT
 from challenge_neuralworks.openapi.document import ERROR_RESPONSES
-from challenge_neuralworks.openapi.scenarios import DOCS_KEY, STAGE, Example
+from challenge_neuralworks.openapi.scenarios import DOCS_INGEST_KEY, DOCS_KEY, STAGE, Example
 from challenge_neuralworks.routes import ROUTES
 from challenge_neuralworks.schemas import MAX_BODY_BYTES
 from challenge_neuralworks.tables import markdown_table
@@ -60,7 +60,12 @@ The examples below are real answers, produced by `make docs` through the local t
 ```sh
 export API_URL=http://127.0.0.1:8000/{STAGE}  # or the deployed stage URL
 export API_KEY={DOCS_KEY}  # or your key
-```"""
+export INGEST_KEY={DOCS_INGEST_KEY}  # POST /departures on the twin; deployed: SigV4 instead
+```
+
+A deployed stage takes `POST /departures` only SigV4-signed by the feed's IAM role (curl:
+`--aws-sigv4 "aws:amz:$AWS_REGION:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"`
+and `-H "x-amz-security-token: $AWS_SESSION_TOKEN"` instead of `x-ingest-key`)."""
 
 
 def _settings_table(deployed: str, max_batch: int) -> str:
@@ -103,7 +108,7 @@ def _routes(document: dict[str, Any], examples: Sequence[Example]) -> str:
             ]:
                 name = request["$ref"].rsplit("/", 1)[-1]
                 if name != "BatchRequest":
-                    lines += ["", _field_table(document["components"]["schemas"][name])]
+                    lines += ["", _request_fields(document["components"]["schemas"], name)]
         for example in examples:
             if example.status == 200 and example.scenario.route == route.name:
                 lines += ["", _example(example, level=4)]
@@ -112,7 +117,20 @@ def _routes(document: dict[str, Any], examples: Sequence[Example]) -> str:
     return "\n".join(lines)
 
 
-def _field_table(schema: dict[str, Any]) -> str:
+def _request_fields(schemas: dict[str, Any], name: str) -> str:
+    """The field table of one request item: a flight, or the items of a list body."""
+    schema = schemas[name]
+    for prop_name, prop in schema["properties"].items():
+        if prop.get("type") == "array" and "$ref" in prop.get("items", {}):
+            item = prop["items"]["$ref"].rsplit("/", 1)[-1]
+            intro = f"Fields of each `{prop_name}` item:"
+            return _field_table(schemas[item], intro)
+    return _field_table(
+        schema, "Request fields (one flight; `flights` items have the same fields):"
+    )
+
+
+def _field_table(schema: dict[str, Any], intro: str) -> str:
     rows = []
     required = set(schema.get("required", []))
     for name, prop in schema["properties"].items():
@@ -135,10 +153,7 @@ def _field_table(schema: dict[str, Any]) -> str:
             )
         )
     table = markdown_table(["field", "type", "required", "values", "meaning"], rows)
-    return (
-        "Request fields (one flight; `flights` items have the same fields):\n\n"
-        f"{table}\n\n{schema['description']}"
-    )
+    return f"{intro}\n\n{table}\n\n{schema['description']}"
 
 
 def _errors(examples: Sequence[Example]) -> str:
@@ -230,6 +245,8 @@ def curl(example: Example) -> str:
         f'"$API_URL{scenario.path}"'
     ]
     headers = [] if scenario.key is None else ['-H "x-api-key: $API_KEY"']
+    if scenario.ingest:
+        headers.append('-H "x-ingest-key: $INGEST_KEY"')
     prefix = ""
     if scenario.large_flights:
         flight = json.dumps(EXAMPLE_FLIGHT)

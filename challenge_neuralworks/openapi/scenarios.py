@@ -33,6 +33,9 @@ from challenge_neuralworks.local.samples import EXAMPLE_FLIGHT, SECOND_FLIGHT
 #: The documented stage and the development key of the twin (not a secret).
 STAGE: Final[str] = "dev"
 DOCS_KEY: Final[str] = "local-dev-key"
+#: The twin's stand-in for a SigV4 signature on ``AWS_IAM`` routes (header ``x-ingest-key``).
+DOCS_INGEST_KEY: Final[str] = "local-dev-ingest-key"
+INGEST_HEADER: Final[str] = "x-ingest-key"
 THROTTLED_KEY: Final[str] = "docs-throttled-key"
 QUOTA_KEY: Final[str] = "docs-quota-key"
 #: 2025-01-01T00:00:00Z: the "now" of the examples (see the module docstring).
@@ -59,6 +62,7 @@ class Scenario:
     body: Any = _NO_BODY  # sent as JSON
     raw: str | None = None  # sent as is (malformed bodies)
     key: str | None = DOCS_KEY  # x-api-key; None sends no key
+    ingest: bool = False  # send the ingest key (AWS_IAM routes)
     repeat: int = 1  # send this many times; the last answer is the example
     broken_models: bool = False  # serve from a models directory whose `delay` artifact is gone
     large_flights: int = 0  # body = {"flights": [EXAMPLE_FLIGHT] * large_flights}
@@ -92,6 +96,39 @@ class Example:
 def _flight(**changes: Any) -> dict[str, Any]:
     flight = {**EXAMPLE_FLIGHT, **changes}
     return {k: v for k, v in flight.items() if v is not None}
+
+
+def _departure(scheduled: str, actual: str, airline: str, number: str, city: str) -> dict[str, str]:
+    return {
+        "FECHA-I": scheduled,
+        "FECHA-O": actual,
+        "OPERA": airline,
+        "VLO-I": number,
+        "SIGLADES": city,
+    }
+
+
+#: What the operations feed reported by the examples' "now" (2024-12-31 21:00 at SCL): an
+#: evening running late, and flight 226 of the day before.
+REPORTED_DEPARTURES: Final[tuple[dict[str, str], ...]] = (
+    _departure("2024-12-30 22:30", "2024-12-30 23:10", "Grupo LATAM", "226", "La Serena"),
+    _departure("2024-12-31 17:30", "2024-12-31 17:34", "Grupo LATAM", "140", "Antofagasta"),
+    _departure("2024-12-31 17:45", "2024-12-31 17:52", "Sky Airline", "71", "Calama"),
+    _departure("2024-12-31 18:20", "2024-12-31 18:49", "Grupo LATAM", "290", "Puerto Montt"),
+    _departure("2024-12-31 18:40", "2024-12-31 19:05", "JetSMART SPA", "3", "Concepcion"),
+    _departure("2024-12-31 19:00", "2024-12-31 19:41", "Grupo LATAM", "62", "Lima"),
+    _departure("2024-12-31 19:30", "2024-12-31 19:52", "Sky Airline", "128", "Iquique"),
+    _departure("2024-12-31 20:05", "2024-12-31 20:38", "Grupo LATAM", "333", "Arica"),
+    _departure("2024-12-31 20:15", "2024-12-31 20:19", "Grupo LATAM", "1450", "Temuco"),
+)
+#: A flight to nowcast 90 minutes before it is scheduled to leave.
+NOWCAST_FLIGHT: Final[dict[str, str]] = {
+    "FECHA-I": "2024-12-31 22:30",
+    "OPERA": "Grupo LATAM",
+    "TIPOVUELO": "N",
+    "SIGLADES": "La Serena",
+    "VLO-I": "226",
+}
 
 
 SCENARIOS: Final[tuple[Scenario, ...]] = (
@@ -198,6 +235,37 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "route",
         route="inference",
         body=EXAMPLE_FLIGHT,
+    ),
+    Scenario(
+        "report_departures",
+        "The operations feed reports departures (idempotent; late reports are fine)",
+        "POST",
+        "/departures",
+        200,
+        "route",
+        route="report_departures",
+        body={"departures": list(REPORTED_DEPARTURES)},
+        ingest=True,
+    ),
+    Scenario(
+        "nowcast",
+        "A nowcast from the departures reported so far (`delay_nowcast`)",
+        "POST",
+        "/inference/delay_nowcast",
+        200,
+        "route",
+        route="inference",
+        body=NOWCAST_FLIGHT,
+    ),
+    Scenario(
+        "nowcast_schedule_only",
+        "More than 24 hours ahead: the schedule-only answer, and why",
+        "POST",
+        "/inference/delay_nowcast",
+        200,
+        "route",
+        route="inference",
+        body={**NOWCAST_FLIGHT, "FECHA-I": "2025-01-03 22:30"},
     ),
     Scenario(
         "models", "Every model with its version", "GET", "/models", 200, "route", "list_models"
@@ -330,6 +398,16 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "error",
         body={"flights": [EXAMPLE_FLIGHT, _flight(**{"MES-I": 13})]},
     ),
+    Scenario(
+        "departure_in_future",
+        "A departure reported before it happened",
+        "POST",
+        "/departures",
+        400,
+        "error",
+        body={"departures": [{**REPORTED_DEPARTURES[1], "FECHA-O": "2024-12-31 23:59"}]},
+        ingest=True,
+    ),
     Scenario("empty_body", "Empty body", "POST", "/inference/delay", 400, "error", raw=""),
     Scenario(
         "invalid_json",
@@ -450,6 +528,7 @@ def run_scenarios(models_dir: Path, scenarios: Sequence[Scenario] = SCENARIOS) -
     Two twins serve: one in front of the committed models, one in front of a copy whose
     artifacts are missing (the 503 example).
     """
+    from challenge_neuralworks.departures.sqlite import SQLiteDepartureStore
     from challenge_neuralworks.handler import create_handler
     from challenge_neuralworks.local.app import GatewayApp
     from challenge_neuralworks.local.testing import FakeClock, serve_in_thread
@@ -458,14 +537,19 @@ def run_scenarios(models_dir: Path, scenarios: Sequence[Scenario] = SCENARIOS) -
     ordered = sorted(scenarios, key=lambda s: s.name == "health")
     examples: dict[str, Example] = {}
 
-    def twin(directory: Path) -> GatewayApp:
-        handler = create_handler(Registry(directory), clock=lambda: REFERENCE_EPOCH)
+    def twin(directory: Path, departures: Path | None) -> GatewayApp:
+        handler = create_handler(
+            Registry(directory),
+            clock=lambda: REFERENCE_EPOCH,
+            departures=None if departures is None else SQLiteDepartureStore(departures),
+        )
         return GatewayApp(gateway_config(), handler, clock=FakeClock(REFERENCE_EPOCH))
 
     with (
         _broken_models_dir(models_dir) as broken_dir,
-        serve_in_thread(twin(models_dir)) as url,
-        serve_in_thread(twin(broken_dir)) as broken_url,
+        tempfile.TemporaryDirectory(prefix="cnw-docs-departures-") as departures_dir,
+        serve_in_thread(twin(models_dir, Path(departures_dir) / "departures.sqlite")) as url,
+        serve_in_thread(twin(broken_dir, None)) as broken_url,
     ):
         for scenario in ordered:
             base = broken_url if scenario.broken_models else url
@@ -482,6 +566,8 @@ def run_scenarios(models_dir: Path, scenarios: Sequence[Scenario] = SCENARIOS) -
 def _send(base_url: str, scenario: Scenario) -> Example:
     payload = scenario.payload()
     headers = {} if scenario.key is None else {"x-api-key": scenario.key}
+    if scenario.ingest:
+        headers[INGEST_HEADER] = DOCS_INGEST_KEY
     if payload is not None:
         headers["content-type"] = "application/json"
     for _ in range(scenario.repeat):

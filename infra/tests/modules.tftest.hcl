@@ -8,7 +8,7 @@ mock_provider "aws" {
 }
 
 variables {
-  routes_fixture = "tests/fixtures/routes_with_departures.json"
+  routes_fixture = "routes.json"
 }
 
 # --- API Gateway: built from the routes file --------------------------------------------------

@@ -25,13 +25,20 @@ FORBIDDEN_AT_RUNTIME = {
     "matplotlib",
     "xgboost",
     "xgboost-cpu",
-    "boto3",
-    "botocore",
     "uvicorn",
     "pytest",
     "moto",
 }
-REQUIRED_AT_RUNTIME = {"numpy", "pydantic", "aws-lambda-powertools", "awslambdaric"}
+#: boto3/botocore: the departures store is DynamoDB in AWS, and the image's base is python:slim,
+#: not a Lambda base image with its own boto3; the store imports it on first use only.
+REQUIRED_AT_RUNTIME = {
+    "numpy",
+    "pydantic",
+    "aws-lambda-powertools",
+    "awslambdaric",
+    "boto3",
+    "botocore",
+}
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:

@@ -20,23 +20,6 @@ def test_routes_json_is_generated_from_routes_py() -> None:
     )
 
 
-def test_the_test_fixture_is_routes_json_plus_only_the_ingest_route() -> None:
-    """The fixture adds POST /departures (AWS_IAM) and nothing else, so it cannot drift apart."""
-    committed = json.loads((INFRA / "routes.json").read_text())["routes"]
-    fixture = json.loads(
-        (INFRA / "tests" / "fixtures" / "routes_with_departures.json").read_text()
-    )["routes"]
-    ingest = {
-        "method": "POST",
-        "path": "/departures",
-        "name": "report_departures",
-        "authorization": "AWS_IAM",
-    }
-    assert [route for route in fixture if route in committed] == committed
-    # Once the lead adds the route to ROUTES, the fixture adds nothing (and may be deleted).
-    assert [route for route in fixture if route not in committed] in ([ingest], [])
-
-
 def test_the_api_gateway_module_reads_the_routes_file(tf: TerraformTree) -> None:
     expected = '${jsondecode(file("${path.module}/${var.routes_file}")).routes}'
     assert tf.locals(INFRA)["routes"] == expected

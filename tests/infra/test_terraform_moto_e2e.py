@@ -280,31 +280,34 @@ def _prefixes(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def test_an_iam_route_plans_iam_and_key_protected_methods(stack: Stack) -> None:
-    """POST /departures (the lead adds it to ROUTES): planned against the applied stack."""
-    plan_file = stack.service / "departures.tfplan"
-    stack.terraform.run(
-        stack.service,
-        "plan",
-        "-no-color",
-        f"-out={plan_file}",
-        *stack.service_vars("-var=routes_file=tests/fixtures/routes_with_departures.json"),
-    )
-    shown = json.loads(stack.terraform.run(stack.service, "show", "-json", str(plan_file)).stdout)
-    methods = {
-        change["index"]: change["change"]["after"]
-        for change in shown["resource_changes"]
-        if change["type"] == "aws_api_gateway_method" and "create" in change["change"]["actions"]
-    }
-    assert set(methods) == {"POST /departures", "ANY /departures"}
-    for method in methods.values():
-        assert method["authorization"] == "AWS_IAM" and method["api_key_required"] is True
-    policy = next(
-        c
-        for c in shown["resource_changes"]
-        if c["address"].endswith("aws_iam_role_policy.ingest[0]")
-    )
-    assert "create" in policy["change"]["actions"]
+def test_the_iam_routes_take_sigv4_and_a_key_and_the_ingest_role_may_call_only_them(
+    stack: Stack,
+) -> None:
+    """POST /departures (AWS_IAM in routes.json): SigV4 and an API key on the route and on its
+    resource's ANY method; the ingest role may invoke that route of this stage and nothing else."""
+    apigw = stack.client("apigateway")
+    api_id = stack.outputs["rest_api_id"]
+    routes = json.loads((INFRA / "routes.json").read_text())["routes"]
+    ingest = [r for r in routes if r["authorization"] == "AWS_IAM"]
+    assert [(r["method"], r["path"]) for r in ingest] == [("POST", "/departures")]
+    resources = {r["path"]: r for r in apigw.get_resources(restApiId=api_id, limit=500)["items"]}
+    for route in ingest:
+        resource_id = resources[route["path"]]["id"]
+        for verb in (route["method"], "ANY"):
+            method = apigw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod=verb)
+            assert method["authorizationType"] == "AWS_IAM", (verb, route["path"])
+            assert method["apiKeyRequired"] is True, (verb, route["path"])
+    account = stack.client("sts").get_caller_identity()["Account"]
+    stage_arn = f"arn:aws:execute-api:{REGION}:{account}:{api_id}/dev"
+    policies = _role_policies(stack, "cnw-dev-departures-ingest")
+    assert iam_allows(policies, "execute-api:Invoke", f"{stage_arn}/POST/departures")
+    for route in routes:
+        if route["authorization"] != "AWS_IAM":
+            path = route["path"].replace("{model_name}", "delay")
+            assert not iam_allows(
+                policies, "execute-api:Invoke", f"{stage_arn}/{route['method']}{path}"
+            )
+    assert not iam_allows(policies, "execute-api:Invoke", f"{stage_arn[:-3]}/prd/POST/departures")
 
 
 def test_the_function_environment_uses_the_packages_variable_names(stack: Stack) -> None:
