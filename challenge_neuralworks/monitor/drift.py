@@ -208,6 +208,28 @@ def rejections(records: Sequence[CaptureRecord]) -> dict[str, Any]:
     }
 
 
+def warnings(records: Sequence[CaptureRecord]) -> dict[str, Any]:
+    """Served answers that carried warnings, by code, and the destinations the model was not
+    trained on (``unseen_destination``: served, so they never appear among the rejections)."""
+    codes: Counter[str] = Counter()
+    destinations: Counter[str] = Counter()
+    for record in records:
+        found = record.answer.get("warnings")
+        for warning in found if isinstance(found, list) else ():
+            code = str(warning.get("code", "unknown")) if isinstance(warning, dict) else "unknown"
+            codes[code] += 1
+            if code == "unseen_destination":
+                where = record.input.get("destination") or record.item.get("SIGLADES")
+                airport = record.input.get("airport")
+                label = f"{where} ({airport})" if airport else str(where)
+                destinations[label[:64]] += 1
+    return {
+        "rows": sum(codes.values()),
+        "by_code": dict(codes.most_common()),
+        "unseen_destinations": [{"value": v, "count": c} for v, c in destinations.most_common(10)],
+    }
+
+
 def volumes(
     predictions: Sequence[CaptureRecord],
     rejected: Sequence[CaptureRecord],

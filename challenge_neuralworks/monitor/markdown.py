@@ -250,6 +250,12 @@ def _unseen(report: Mapping[str, Any]) -> str:
                 f"`{name}` values outside the training reference: "
                 + ", ".join(f"{v['value']} ({v['count']:,})" for v in feature["unseen_values"])
             )
+    served = report["unseen"].get("warnings", {}).get("unseen_destinations", [])
+    if served:
+        parts.append(
+            "Destinations the model was not trained on, served with an `unseen_destination` "
+            "warning: " + ", ".join(f"{v['value']} ({v['count']:,})" for v in served)
+        )
     if rejections["rows"]:
         parts.append(
             f"Rejected items: {rejections['rows']:,} "

@@ -61,6 +61,7 @@ def build_report(
         "unseen": {
             "flights": drift.unknown_flights(predictions, reference),
             "rejections": drift.rejections(rejected),
+            "warnings": drift.warnings(predictions),
         },
         "quality": None,
         "thresholds": thresholds.THRESHOLDS,
