@@ -129,6 +129,20 @@ def prd_settings() -> dict[str, Any]:
     return hcl2.loads(PRD_TFVARS.read_text(encoding="utf-8"), serialization_options=options)
 
 
+def _execution(stress: dict[str, Any]) -> str:
+    """How the handler ran: in the workers (``serve --in-process``) or in a child execution
+    environment per worker (the twin's default; results from before the option say nothing)."""
+    execution = stress["server"].get("execution")
+    if execution == "in-process":
+        return (
+            " run inside the workers, `serve --in-process`: the service's capacity without the"
+            " twin's emulated execution environment"
+        )
+    if execution == "child":
+        return " in a child execution environment per worker, the twin's default"
+    return ""
+
+
 def _socket_errors(script: dict[str, Any]) -> int:
     return sum(script["errors"][kind] for kind in ("connect", "read", "write"))
 
@@ -156,7 +170,8 @@ def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         "## The challenge's test",
         "",
         f"`make stress`: wrk for {stress['load']['duration_s']} s against the local API twin "
-        f"({stress['server']['workers']} uvicorn workers, the real `lambda_handler`), POSTing "
+        f"({stress['server']['workers']} uvicorn workers, the real `lambda_handler`"
+        f"{_execution(stress)}), POSTing "
         f"{_n(stress['load']['distinct_bodies'])} distinct valid flights from the data set with "
         f"the API key, on the same {_cores(stress)} cores as the server. Verdict: "
         f"**{passed}**.",

@@ -99,7 +99,10 @@ def stress(args: argparse.Namespace) -> dict[str, Any]:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         before = machine()
-        with running_twin(workers=args.workers, log_path=log, handler=args.handler) as twin:
+        extra = ("--in-process",) if args.in_process else ()
+        with running_twin(
+            workers=args.workers, log_path=log, handler=args.handler, extra=extra
+        ) as twin:
             port = twin.port
             options = {
                 "model": args.model,
@@ -123,6 +126,7 @@ def stress(args: argparse.Namespace) -> dict[str, Any]:
         "server": {
             "workers": args.workers,
             "handler": args.handler or "challenge_neuralworks.handler.lambda_handler",
+            "execution": "in-process" if args.in_process else "child",
             "usage_plan": "unthrottled (rate 1,000,000 req/s, burst 1,000,000)",
             "handler_log_level": "WARNING",
             "cpu_seconds": server_cpu,
@@ -162,6 +166,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default="delay", help="model to POST to")
     p.add_argument("--handler", help="Lambda handler to serve (default: the project's)")
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the handler inside the twin's workers (`serve --in-process`): the service's "
+        "capacity without the twin's emulated execution environment (docs/local.md)",
+    )
     p.add_argument("--batch-size", type=int, default=1, help="flights per request (1: single)")
     p.add_argument("--bodies", type=int, default=5000, help="distinct request bodies")
     p.add_argument("--min-requests", type=int, default=50_000, help="fail below this many requests")
