@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as _RouteNotFound
@@ -506,9 +506,23 @@ def _batch(model: Model, payload: dict[str, Any]) -> BatchRequest:
     return batch
 
 
+#: The query parameters ``POST /inference/<model>`` reads (the OpenAPI document lists them).
+INFERENCE_QUERY_PARAMETERS: Final[tuple[str, ...]] = ("explain",)
+
+
 def _explain_option(event: Mapping[str, Any]) -> bool:
-    """``?explain=true|false`` (absent: false); anything else is a 400 naming the option."""
-    value = (event.get("queryStringParameters") or {}).get("explain")
+    """``?explain=true|false`` (absent: false); anything else is a 400 naming the option, and
+    so is a query parameter the route does not read (strict, like unknown body fields)."""
+    query = event.get("queryStringParameters") or {}
+    for name in query:
+        if name not in INFERENCE_QUERY_PARAMETERS:
+            raise BadRequestError(
+                f"unknown query parameter {echo(name)}",
+                code="unknown_field",
+                field=clip(name),
+                allowed=list(INFERENCE_QUERY_PARAMETERS),
+            )
+    value = query.get("explain")
     if value is None or value in ("false", "0"):
         return False
     if value in ("true", "1"):

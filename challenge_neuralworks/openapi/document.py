@@ -274,7 +274,7 @@ def _explain_parameter(models: Sequence[type[Model]]) -> dict[str, Any]:
             "contribution to the log-odds of delay, and the top three reasons in words. "
             f"Models that explain: {names} (`options.explain` in `GET /models/{{model_name}}`); "
             "the others answer 400 `unsupported_option`. Anything but true/false (or 1/0) is a "
-            "400 `invalid_value`."
+            "400 `invalid_value`; any other query parameter is a 400 `unknown_field`."
         ),
         "schema": {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"},
     }

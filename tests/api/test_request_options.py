@@ -35,6 +35,18 @@ def test_an_invalid_explain_value_is_a_400_naming_the_option(handler: Any, value
     assert len(body["error"]["message"]) < 200
 
 
+@pytest.mark.parametrize("name", ["explain ", "Explain", "cache", "x" * 10_000])
+def test_a_query_parameter_the_route_does_not_read_is_a_400(handler: Any, name: str) -> None:
+    """Strict like the body: an unknown (or misspelt) option is refused, never ignored."""
+    status, body = post(handler, "delay", EXAMPLE_FLIGHT, {name: "true"})
+    assert status == 400
+    assert body["error"]["code"] == "unknown_field"
+    assert body["error"]["allowed"] == ["explain"]
+    assert len(json.dumps(body)) < 500
+    status, _ = post(handler, "delay", EXAMPLE_FLIGHT, {"explain": "true"})
+    assert status == 200
+
+
 def test_a_model_that_cannot_explain_says_so(handler: Any) -> None:
     model = Registry(DEFAULT_MODELS_DIR).get("delay_minutes")
     assert not model.explainable

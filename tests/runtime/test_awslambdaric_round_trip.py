@@ -24,6 +24,7 @@ from runtime_api import Invocation, RuntimeApiServer
 
 from challenge_neuralworks.environment import MODELS_DIR as MODELS_DIR_ENV
 from challenge_neuralworks.local.samples import EVENTS_DIR
+from challenge_neuralworks.model import discover
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
@@ -118,11 +119,11 @@ def test_the_project_handler_round_trips_api_gateway_events(log: IO[bytes]) -> N
         status, error = proxy_response(invoke(api, _event("inference_unknown_model"), log))
         assert status == 404
         assert error["error"]["code"] == "model_not_found"
-        assert error["error"]["allowed"] == ["delay", "delay_minutes"]
+        assert error["error"]["allowed"] == sorted(discover())  # the committed models
 
         status, listing = proxy_response(invoke(api, _event("models_list"), log))
         assert status == 200
-        assert [m["name"] for m in listing["models"]] == ["delay", "delay_minutes"]
+        assert [m["name"] for m in listing["models"]] == sorted(discover())
         assert all(m["status"] == "available" and m["version"] for m in listing["models"])
 
         status, health = proxy_response(invoke(api, _event("health"), log))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from challenge_neuralworks.model import discover
 from challenge_neuralworks.registry import (
     MAX_MANIFEST_BYTES,
     ModelNotFoundError,
@@ -19,6 +20,9 @@ from challenge_neuralworks.registry import (
     Registry,
     compatible,
 )
+
+#: Every registered model (the fixture trains each one).
+MODEL_NAMES = sorted(discover())
 
 
 @pytest.fixture
@@ -60,8 +64,8 @@ def assert_client_safe(reason: str, models: Path) -> None:
 
 def test_discovers_models_and_loads_once(models: Path) -> None:
     registry = Registry(models)
-    assert registry.names() == ["delay", "delay_minutes"]
-    assert registry.status() == {"delay": "not_loaded", "delay_minutes": "not_loaded"}
+    assert registry.names() == MODEL_NAMES
+    assert registry.status() == dict.fromkeys(MODEL_NAMES, "not_loaded")
     first = registry.get("delay")
     assert registry.get("delay") is first
     assert registry.status()["delay"] == "loaded"
@@ -169,14 +173,14 @@ def test_a_valid_artifact_of_the_wrong_model_is_refused(models: Path) -> None:
 def test_unknown_or_invalid_names(models: Path, name: str) -> None:
     with pytest.raises(ModelNotFoundError) as info:
         Registry(models).get(name)
-    assert info.value.available == ["delay", "delay_minutes"]
+    assert info.value.available == MODEL_NAMES
 
 
 def test_directories_without_manifest_or_with_bad_names_are_ignored(models: Path) -> None:
     (models / "scratch").mkdir()
     shutil.copytree(models / "delay", models / "Bad-Name")
     (models / "notes.txt").write_text("not a model")
-    assert Registry(models).names() == ["delay", "delay_minutes"]
+    assert Registry(models).names() == MODEL_NAMES
     assert Registry(models / "absent").names() == []
 
 
