@@ -580,9 +580,22 @@ def _send(base_url: str, scenario: Scenario) -> Example:
         except urllib.error.HTTPError as error:
             status, raw, got = error.code, error.read(), error.headers
     text = raw.decode("utf-8")
-    body = json.loads(text) if got.get("content-type", "").startswith("application/json") else text
+    is_json = got.get("content-type", "").startswith("application/json")
+    body = json.loads(text, parse_float=_documented_float) if is_json else text
     kept = {name: got[name] for name in ("Allow",) if got.get(name)}
     return Example(scenario, status, body, kept)
+
+
+#: Significant digits a documented number keeps. An explanation's TreeSHAP sums differ in their
+#: last bit between CPUs (numpy picks its SIMD summation by CPU), so full precision made the
+#: committed docs stale on another machine; 12 digits are far finer than any figure read there.
+DOCUMENTED_DIGITS: Final[int] = 12
+
+
+def _documented_float(text: str) -> float:
+    """A JSON number of an answer as the docs print it: :data:`DOCUMENTED_DIGITS` significant
+    digits, so the generated files are the same on every machine."""
+    return float(f"{float(text):.{DOCUMENTED_DIGITS}g}")
 
 
 @contextlib.contextmanager
