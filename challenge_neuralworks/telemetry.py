@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pydantic_core import to_json
+
 from challenge_neuralworks import environment
 
 NAMESPACE: Final[str] = "challenge_neuralworks"
@@ -171,7 +173,7 @@ class RequestMetrics:
         timestamp_ms = int(self._clock() * 1000)
         self._writer.write_line(
             f'{{"_aws":{{"Timestamp":{timestamp_ms},"CloudWatchMetrics":{directives}}},'
-            + json.dumps(values, separators=(",", ":"))[1:]
+            + to_json(values, inf_nan_mode="null").decode()[1:]
             + "\n"
         )
 

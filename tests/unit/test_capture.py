@@ -294,7 +294,7 @@ def test_sample_zero_does_no_work() -> None:
             raise AssertionError("input_values called with capture off")
 
     class NoSink:
-        def write(self, record: Any, line: str) -> None:
+        def write(self, line: str, *, model: str, date: str) -> None:
             raise AssertionError("sink used with capture off")
 
     draws = Draws(0)
