@@ -115,6 +115,21 @@ def test_a_huge_integer_is_echoed_as_a_size_not_its_digits(handler: Any) -> None
     assert size_of(response) < ERROR_BUDGET_BYTES
 
 
+def test_the_app_sees_only_the_request_headers_it_reads(handler: Any) -> None:
+    """The API key (and every other header) never reaches the resolver's event, so no route,
+    log line or capture can pick it up; Accept-Encoding does (Powertools' compression check)."""
+    event = render_event(SampleRequest("x", "GET", "/health", None))
+    event["headers"] = {
+        **event["headers"],
+        "x-api-key": "a-client-key",
+        "Accept-Encoding": "gzip",
+        "X-Not-A-String": 5,
+    }
+    assert handler(event, None)["statusCode"] == 200
+    assert handler.app.current_event.raw_event["headers"] == {"Accept-Encoding": "gzip"}
+    assert handler.app.current_event.raw_event["multiValueHeaders"] == {"Accept-Encoding": ["gzip"]}
+
+
 # ------------------------------------------------------------------ faults stay local
 _SCENARIO = """
 import json, sys
