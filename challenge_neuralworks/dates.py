@@ -53,6 +53,25 @@ def days_from_civil(year: IntLike, month: IntLike, day: IntLike) -> IntLike:
     return era * 146097 + doe - 719468
 
 
+#: Up to this many dates, per-date Python arithmetic beats numpy's per-call overhead
+#: (one date: 1.7 µs against 8.8 µs through the ~15 array operations of the formula).
+FEW: Final[int] = 8
+
+
+def day_numbers(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """:func:`days_from_civil` of integer arrays, as an int64 array: element by element in
+    Python for a request's few dates, vectorised for more."""
+    if len(year) <= FEW:
+        return np.array(
+            [
+                days_from_civil(y, m, d)
+                for y, m, d in zip(year.tolist(), month.tolist(), day.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+    return np.asarray(days_from_civil(year, month, day), dtype=np.int64)
+
+
 def weekday_of(days: IntLike) -> IntLike:
     """Monday=0 .. Sunday=6 of day numbers from :func:`days_from_civil`."""
     return (days + 3) % 7
