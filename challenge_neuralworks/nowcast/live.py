@@ -20,6 +20,7 @@ time base of the data set, of ``FECHA-I`` and of the reports.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,6 +41,8 @@ DAY: Final[int] = 24 * HOUR
 #: Reported delays are clipped to this range (minutes) before averaging: one flight hours late
 #: must not dominate a window's mean.
 DELAY_CLIP: Final[tuple[float, float]] = (-30.0, 180.0)
+#: How many of SCL's latest departures ``scl_last10_mean_delay`` averages.
+LAST_DEPARTURES: Final[int] = 10
 #: Larger than any local-seconds value up to 2060 (~2.8e9): groups are ``code * _SPAN + time``.
 _SPAN: Final[int] = 10**10
 
@@ -74,11 +77,10 @@ def time_of(seconds: int) -> _dt.datetime:
 def scheduled_seconds(flights: FlightColumns) -> np.ndarray:
     """Scheduled time of each flight in local seconds; an unknown minute counts as 0 (the start
     of the hour: the earliest the flight can be, so no window ever reaches past it)."""
-    minute = np.nan_to_num(np.asarray(flights.minute, dtype=np.float64), nan=0.0)
-    seconds = local_seconds(
-        flights.year, flights.month, flights.day, flights.hour, minute=minute.astype(np.int64)
-    )
-    return np.asarray(seconds, dtype=np.int64)
+    minute = np.asarray(flights.minute, dtype=np.float64)
+    minute = np.where(np.isnan(minute), 0.0, minute).astype(np.int64)
+    days = dates.day_numbers(flights.year, flights.month, flights.day)
+    return days * DAY + np.asarray(flights.hour, dtype=np.int64) * HOUR + minute * 60
 
 
 class Window(NamedTuple):
@@ -103,33 +105,105 @@ class _Index:
         self.delayed = np.concatenate(([0.0], np.cumsum(delayed[order])))
         self.delay = np.concatenate(([0.0], np.cumsum(delay[order])))
 
-    def bounds(
-        self, groups: Sequence[Hashable] | None, as_of: np.ndarray, seconds: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Index range of each flight's group with actual time in ``(as_of - seconds, as_of]``;
-        a group the log never saw gets an empty range."""
-        offset = 0
-        if groups is not None:
-            offset = (
-                np.fromiter(
-                    (self.codes.get(g, -1) for g in groups), dtype=np.int64, count=len(groups)
-                )
-                * _SPAN
-            )
-        high = np.searchsorted(self.key, offset + as_of, side="right")
-        low = np.searchsorted(self.key, offset + as_of - seconds, side="right")
-        return low, high
+    def _offsets(self, groups: Sequence[Hashable] | None) -> np.ndarray | int:
+        """Each flight's group code times :data:`_SPAN` (-1 for a group the log never saw, whose
+        ranges are then empty: no key is negative)."""
+        if groups is None:
+            return 0
+        codes = np.fromiter((self.codes.get(g, -1) for g in groups), np.int64, count=len(groups))
+        return codes * _SPAN
 
     def window(self, groups: Sequence[Hashable] | None, as_of: np.ndarray, seconds: int) -> Window:
-        low, high = self.bounds(groups, as_of, seconds)
-        return self.summarise(low, high)
+        return self.windows(groups, as_of, (seconds,))[seconds]
+
+    def windows(
+        self, groups: Sequence[Hashable] | None, as_of: np.ndarray, spans: Sequence[int]
+    ) -> dict[int, Window]:
+        """:meth:`window` for each of ``spans`` (seconds) at once: one binary search over every
+        window edge, so a request pays numpy's per-call overhead once per group, not per window.
+        Ranges hold actual times in ``(as_of - span, as_of]``; a group the log never saw gets
+        empty ones."""
+        top = np.asarray(self._offsets(groups) + as_of, dtype=np.int64).reshape(-1, 1)
+        edges = np.concatenate([top - np.asarray(spans, dtype=np.int64), top], axis=1)
+        position = np.searchsorted(self.key, edges, side="right")
+        low, high = position[:, :-1], position[:, -1:]
+        summary = self.summarise(low, high)
+        return {
+            span: Window(summary.count[:, j], summary.delayed_share[:, j], summary.mean_delay[:, j])
+            for j, span in enumerate(spans)
+        }
 
     def summarise(self, low: np.ndarray, high: np.ndarray) -> Window:
-        count = high - low
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(count > 0, (self.delayed[high] - self.delayed[low]) / count, np.nan)
-            mean = np.where(count > 0, (self.delay[high] - self.delay[low]) / count, np.nan)
-        return Window(count, share, mean)
+        """The window of each index range ``[low, high)`` (arrays of one shape, or broadcast)."""
+        return _summarise(self.delayed, self.delay, low, high, high - low)
+
+
+def _summarise(
+    delayed: np.ndarray, delay: np.ndarray, low: np.ndarray, high: np.ndarray, count: np.ndarray
+) -> Window:
+    """Windows from prefix sums: ``count`` departures between prefix rows ``low`` and ``high``."""
+    share = np.full(count.shape, np.nan)
+    mean = np.full(count.shape, np.nan)
+    some = count > 0
+    np.divide(delayed[high] - delayed[low], count, out=share, where=some)
+    np.divide(delay[high] - delay[low], count, out=mean, where=some)
+    return Window(count, share, mean)
+
+
+class _Stacked:
+    """Several :class:`_Index` end to end, so one binary search finds windows of all of them.
+
+    The keys of each index are shifted past the previous index's (which also leaves one empty
+    group slot per index, where a group it never saw is looked up), and their prefix sums are
+    laid side by side: a position ``p`` of index ``b``'s block is prefix row ``p + b``. The sums
+    are each index's own, so every window is bit for bit what :meth:`_Index.windows` gives.
+    """
+
+    def __init__(self, indexes: Sequence[_Index]) -> None:
+        self.indexes = tuple(indexes)
+        slots = [(len(index.codes) + 1) * _SPAN for index in self.indexes]
+        self.base = [0, *np.cumsum(slots)[:-1].tolist()]
+        self.key = np.concatenate(
+            [index.key + base for index, base in zip(self.indexes, self.base, strict=True)]
+        )
+        self.delayed = np.concatenate([index.delayed for index in self.indexes])
+        self.delay = np.concatenate([index.delay for index in self.indexes])
+
+    def windows(
+        self,
+        groups: Sequence[Sequence[Hashable] | None],
+        as_of: np.ndarray,
+        spans: tuple[tuple[int, ...], ...],
+    ) -> Window:
+        """The windows of ``spans[b]`` in index ``b`` for each flight's ``groups[b]``, from one
+        search: each statistic an (n_flights, n_windows) matrix, windows in ``spans`` order."""
+        edges = []
+        for b, (index, names) in enumerate(zip(self.indexes, groups, strict=True)):
+            code = 0
+            if names is not None:
+                unseen = len(index.codes)
+                code = np.fromiter((index.codes.get(g, unseen) for g in names), np.int64)
+            top = (self.base[b] + code * _SPAN + as_of).reshape(-1, 1)
+            edges += [top - np.asarray(spans[b], dtype=np.int64), top]
+        low_columns, high_columns, shift = _stacked_layout(spans)
+        prefix = np.searchsorted(self.key, np.concatenate(edges, axis=1), side="right") + shift
+        low, high = prefix[:, low_columns], prefix[:, high_columns]
+        return _summarise(self.delayed, self.delay, low, high, high - low)
+
+
+@functools.lru_cache(maxsize=16)
+def _stacked_layout(
+    spans: tuple[tuple[int, ...], ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column layout of :meth:`_Stacked.windows`' edges (each block's span edges, then its top):
+    the low and high edge column of each window, and each column's block number."""
+    low, high, shift = [], [], []
+    for b, block_spans in enumerate(spans):
+        start = len(shift)
+        low += range(start, start + len(block_spans))
+        high += [start + len(block_spans)] * len(block_spans)
+        shift += [b] * (len(block_spans) + 1)
+    return np.array(low), np.array(high), np.array(shift)
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,6 +268,11 @@ class DepartureLog:
         return self._index(self._flight_keys)
 
     @cached_property
+    def stacked(self) -> _Stacked:
+        """The indexes of :data:`GROUPINGS`, stacked (the windows of a request in one search)."""
+        return _Stacked([self.by_time, self.by_airline, self.by_destination, self.by_flight])
+
+    @cached_property
     def _flight_keys(self) -> list[str | None]:
         return [
             None if number is None else flight_key(airline, number)
@@ -241,12 +320,6 @@ class DepartureLog:
                 out[i] = self._clipped[closest]
         return out
 
-    def last(self, as_of: np.ndarray, k: int) -> Window:
-        """The last ``k`` departures of SCL at or before ``as_of`` (fewer if the log has fewer)."""
-        index = self.by_time
-        high = np.searchsorted(index.key, as_of, side="right")
-        return index.summarise(np.maximum(high - k, 0), high)
-
 
 class LiveRows:
     """One encoding call: the flights, their prediction times and shared intermediates."""
@@ -261,17 +334,35 @@ class LiveRows:
         self._windows: dict[tuple[str, int], Window] = {}
 
     def window(self, group: str, seconds: int) -> Window:
-        """Cached window of ``group`` (``scl``, ``airline``, ``destination``, ``flight``)."""
+        """Cached window of ``group`` (one of :data:`GROUPINGS`); those the live features read
+        (:data:`GROUP_SPANS`) come from :attr:`feature_windows`."""
         cache_key = (group, seconds)
         if cache_key not in self._windows:
-            index, groups = {
-                "scl": (self.log.by_time, None),
-                "airline": (self.log.by_airline, self.flights.airline),
-                "destination": (self.log.by_destination, self.flights.destination),
-                "flight": (self.log.by_flight, self._flight_keys),
-            }[group]
-            self._windows[cache_key] = index.window(groups, self.as_of, seconds)
+            column = WINDOW_COLUMNS.get(cache_key)
+            if column is not None:
+                count, share, mean = self.feature_windows
+                window = Window(count[:, column], share[:, column], mean[:, column])
+            else:
+                b = GROUPINGS.index(group)
+                window = self.log.stacked.indexes[b].window(self._groups[b], self.as_of, seconds)
+            self._windows[cache_key] = window
         return self._windows[cache_key]
+
+    @cached_property
+    def feature_windows(self) -> Window:
+        """Every window a live feature reads, as (n_flights, len(WINDOW_COLUMNS)) matrices, from
+        one search of the stacked indexes (numpy's per-call cost paid once, not per window)."""
+        spans = tuple(GROUP_SPANS.get(group, ()) for group in GROUPINGS)
+        return self.log.stacked.windows(self._groups, self.as_of, spans)
+
+    def window_statistics(self, columns: np.ndarray) -> np.ndarray:
+        """Columns of ``[count | delayed_share | mean_delay]`` of :attr:`feature_windows`."""
+        return np.concatenate(self.feature_windows, axis=1, dtype=np.float64)[:, columns]
+
+    @property
+    def _groups(self) -> tuple[Sequence[Hashable] | None, ...]:
+        """Each flight's group in each of :data:`GROUPINGS` (``None``: all of SCL)."""
+        return (None, self.flights.airline, self.flights.destination, self._flight_keys)
 
     @cached_property
     def _flight_keys(self) -> list[str | None]:
@@ -282,12 +373,25 @@ class LiveRows:
             )
         ]
 
-    def today(self) -> Window:
-        """SCL's departures since local midnight of the prediction time."""
-        index = self.log.by_time
-        high = np.searchsorted(index.key, self.as_of, side="right")
-        low = np.searchsorted(index.key, self.as_of - self.as_of % DAY, side="left")
-        return index.summarise(low, high)
+    @cached_property
+    def previous_day_delay(self) -> np.ndarray:
+        """Delay of the same flight scheduled the day before, if it had left by the prediction
+        time (:meth:`DepartureLog.same_flight_days_before`)."""
+        return self.log.same_flight_days_before(self.flights, self.scheduled, self.as_of, 1)
+
+    @cached_property
+    def recent(self) -> tuple[Window, Window]:
+        """SCL's departures since local midnight of the prediction time, and its last
+        :data:`LAST_DEPARTURES` at or before it (fewer if the log has fewer): one search."""
+        index, n = self.log.by_time, len(self.as_of)
+        midnight = self.as_of - self.as_of % DAY
+        # keys are integers: "right of midnight - 1" is "left of midnight" (midnight included)
+        edges = np.searchsorted(index.key, np.concatenate([midnight - 1, self.as_of]), "right")
+        since_midnight, high = edges[:n], edges[n:]
+        low = np.concatenate([since_midnight, np.maximum(high - LAST_DEPARTURES, 0)])
+        count, share, mean = index.summarise(low, np.concatenate([high, high]))
+        today = Window(count[:n], share[:n], mean[:n])
+        return today, Window(count[n:], share[n:], mean[n:])
 
 
 class LiveFeature(NamedTuple):
@@ -295,10 +399,15 @@ class LiveFeature(NamedTuple):
 
     formula: Callable[[LiveRows], np.ndarray]
     lookback: int  # seconds
+    window: tuple[str, int, str] | None = None  # (group, seconds, statistic) of a window
 
 
 def _window(group: str, seconds: int, statistic: str) -> LiveFeature:
-    return LiveFeature(lambda rows: getattr(rows.window(group, seconds), statistic), seconds)
+    return LiveFeature(
+        lambda rows: getattr(rows.window(group, seconds), statistic),
+        seconds,
+        (group, seconds, statistic),
+    )
 
 
 #: Every live feature, by name. ``scl``: all departures; ``airline``, ``destination``,
@@ -323,17 +432,42 @@ LIVE_FEATURES: Final[dict[str, LiveFeature]] = {
     "flight_7d_departures": _window("flight", 7 * DAY, "count"),
     "flight_7d_delayed_share": _window("flight", 7 * DAY, "delayed_share"),
     "flight_7d_mean_delay": _window("flight", 7 * DAY, "mean_delay"),
-    "scl_last10_mean_delay": LiveFeature(lambda r: r.log.last(r.as_of, 10).mean_delay, DAY),
-    "scl_today_delayed_share": LiveFeature(lambda r: r.today().delayed_share, DAY),
-    "previous_day_delay": LiveFeature(
-        lambda r: r.log.same_flight_days_before(r.flights, r.scheduled, r.as_of, 1), 2 * DAY
-    ),
+    "scl_last10_mean_delay": LiveFeature(lambda r: r.recent[1].mean_delay, DAY),
+    "scl_today_delayed_share": LiveFeature(lambda r: r.recent[0].delayed_share, DAY),
+    "previous_day_delay": LiveFeature(lambda r: r.previous_day_delay, 2 * DAY),
 }
+
+#: The groupings a window can count departures in: all of SCL, the flight's airline, its
+#: destination, its airline + flight number (the order of :attr:`DepartureLog.stacked`).
+GROUPINGS: Final[tuple[str, ...]] = ("scl", "airline", "destination", "flight")
+#: group -> the window spans (seconds) its live features read, computed together per request.
+GROUP_SPANS: Final[dict[str, tuple[int, ...]]] = {
+    group: tuple(
+        sorted({f.window[1] for f in LIVE_FEATURES.values() if f.window and f.window[0] == group})
+    )
+    for group in dict.fromkeys(f.window[0] for f in LIVE_FEATURES.values() if f.window)
+}
+
+#: (group, span) -> column of :attr:`LiveRows.feature_windows` (groups in GROUPINGS order).
+WINDOW_COLUMNS: Final[dict[tuple[str, int], int]] = {
+    key: column
+    for column, key in enumerate(
+        (group, span) for group in GROUPINGS for span in GROUP_SPANS.get(group, ())
+    )
+}
+#: The window statistics, in the order :meth:`LiveRows.window_statistics` lays them side by side.
+_STATISTICS: Final[tuple[str, ...]] = Window._fields
 
 #: Features of the flight's own number: blank (NaN) when a request gives no ``VLO-I``.
 FLIGHT_FEATURES: Final[frozenset[str]] = frozenset(
     name for name in LIVE_FEATURES if name.startswith("flight_") or name == "previous_day_delay"
 )
+
+
+@functools.lru_cache(maxsize=16)
+def _lookback(features: tuple[str, ...]) -> int:
+    """Computed once per feature set (every nowcast request asks, several times)."""
+    return max((LIVE_FEATURES[name].lookback for name in features), default=0)
 
 
 @artifact_type
@@ -353,7 +487,7 @@ class LiveEncoder:
     @property
     def lookback(self) -> int:
         """Seconds of departures before the prediction time the features read."""
-        return max((LIVE_FEATURES[name].lookback for name in self.features), default=0)
+        return _lookback(self.features)
 
     def encode(
         self, log: DepartureLog, flights: FlightColumns, scheduled: np.ndarray, as_of: np.ndarray
@@ -362,8 +496,33 @@ class LiveEncoder:
         return self.encode_rows(LiveRows(log, flights, scheduled, as_of))
 
     def encode_rows(self, rows: LiveRows) -> np.ndarray:
-        """:meth:`encode` of prepared rows (whose windows a caller may reuse)."""
+        """:meth:`encode` of prepared rows (whose windows a caller may reuse): the window
+        statistics in one gather, the other features by their formulas."""
         out = np.empty((len(rows.flights), len(self.features)), dtype=np.float64)
-        for position, name in enumerate(self.features):
+        positions, columns, others = _layout(self.features)
+        if positions.size:
+            out[:, positions] = rows.window_statistics(columns)
+        for position, name in others:
             out[:, position] = LIVE_FEATURES[name].formula(rows)
         return out
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(
+    features: tuple[str, ...],
+) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, str], ...]]:
+    """Where :meth:`LiveEncoder.encode_rows` takes each feature from: matrix positions of the
+    window statistics and their columns in :meth:`LiveRows.window_statistics`, and the
+    (position, name) of the features computed by formula."""
+    positions, columns, others = [], [], []
+    for position, name in enumerate(features):
+        feature = LIVE_FEATURES[name]
+        if feature.window is None:
+            others.append((position, name))
+            continue
+        group, span, statistic = feature.window
+        positions.append(position)
+        columns.append(
+            _STATISTICS.index(statistic) * len(WINDOW_COLUMNS) + WINDOW_COLUMNS[(group, span)]
+        )
+    return np.array(positions, dtype=np.intp), np.array(columns, dtype=np.intp), tuple(others)

@@ -49,12 +49,15 @@ SUMMARY_WINDOWS: Final[dict[str, int]] = {"scl_last_3h": 3 * HOUR, "airline_last
 
 
 class _Plan(NamedTuple):
-    """Per flight: prediction time, lead, and why there is no live context (``None``: live)."""
+    """Per flight: prediction time, lead, and why there is no live context (``None``: live);
+    ``rows`` are every flight's windows as of its prediction time (``None`` without a log),
+    shared by the plan, the live features and the answer's context."""
 
     scheduled: np.ndarray  # local seconds
     as_of: np.ndarray  # local seconds
     reason: list[str | None]
     log: DepartureLog | None
+    rows: LiveRows | None
 
 
 @artifact_type
@@ -95,9 +98,15 @@ class NowcastClassifier(DelayFamilyModel):
         context = context or Context()
         X = self.encoder.encode(flights)
         keep_features(context, X)  # a capture records the schedule features, as for delay
-        probability = sigmoid(self.schedule.raw(X))
         plan = self._plan(flights, context)
         live = np.array([reason is None for reason in plan.reason])
+        if plan.rows is not None and live.all():  # the common case: no subsets to take
+            features = self.live.encode_rows(plan.rows)
+            return sigmoid(self.ensemble.raw(np.hstack([X, features]))), plan
+        probability = np.empty(len(flights))
+        schedule_only = np.flatnonzero(~live)
+        if schedule_only.size:
+            probability[schedule_only] = sigmoid(self.schedule.raw(X[schedule_only]))
         if live.any():
             rows = np.flatnonzero(live)
             features = self.live.encode(
@@ -173,10 +182,11 @@ class NowcastClassifier(DelayFamilyModel):
             as_of = np.minimum(now, scheduled - round(self.min_lead_hours * HOUR))
         beyond = ((scheduled - as_of) > self.max_lead_hours * HOUR).tolist()
         if snapshot is None:
-            log, seen = None, [0] * len(flights)
+            log, rows, seen = None, None, [0] * len(flights)
         else:
             log = snapshot.memo(DepartureLog, _log_of)
-            seen = log.by_time.window(None, as_of, DAY).count.tolist()
+            rows = LiveRows(log, flights, scheduled, as_of)
+            seen = rows.window("scl", DAY).count.tolist()
         reasons: list[str | None] = []
         for i in range(len(flights)):
             if beyond[i]:
@@ -189,7 +199,7 @@ class NowcastClassifier(DelayFamilyModel):
                 reasons.append("no_departures")
             else:
                 reasons.append(None)
-        return _Plan(scheduled, as_of, reasons, log)
+        return _Plan(scheduled, as_of, reasons, log, rows)
 
     def _summaries(self, flights: FlightColumns, plan: _Plan) -> list[dict[str, Any]]:
         """The ``context`` members that describe the departures each flight's features read."""
@@ -199,15 +209,15 @@ class NowcastClassifier(DelayFamilyModel):
             "previous_day_delay_minutes": None,
         }
         out = [dict(empty) for _ in range(len(flights))]
-        if plan.log is None:
+        rows = plan.rows
+        if rows is None:
             return out
-        rows = LiveRows(plan.log, flights, plan.scheduled, plan.as_of)
         seen = rows.window("scl", DAY).count.tolist()
         windows = {
             name: rows.window("scl" if name.startswith("scl") else "airline", seconds)
             for name, seconds in SUMMARY_WINDOWS.items()
         }
-        previous = plan.log.same_flight_days_before(flights, plan.scheduled, plan.as_of, 1)
+        previous = rows.previous_day_delay
         for i, reason in enumerate(plan.reason):
             out[i]["departures_seen"] = int(seen[i])
             if reason is not None:

@@ -16,6 +16,7 @@ from challenge_neuralworks.nowcast.live import (
     LIVE_FEATURES,
     DepartureLog,
     LiveEncoder,
+    LiveRows,
     scheduled_seconds,
     seconds_of,
     time_of,
@@ -112,13 +113,17 @@ def test_last_departures_and_today() -> None:
     ]
     log = DepartureLog.from_departures(departures)
     as_of = np.array([seconds_of(base + dt.timedelta(hours=25, minutes=30))])
-    last = log.last(as_of, 10)
-    assert last.count.tolist() == [10] and last.mean_delay[0] == pytest.approx(10.0)
-    encoder = LiveEncoder(("scl_today_delayed_share",))
+    encoder = LiveEncoder(("scl_today_delayed_share", "scl_last10_mean_delay"))
     flights = flights_for(["Sky Airline"], ["1"], as_of + HOUR)
-    today = encoder.encode(log, flights, as_of + HOUR, as_of)
+    today, last10 = encoder.encode(log, flights, as_of + HOUR, as_of)[0].tolist()
     # since midnight of 2 June: departures at 00:20, 01:00 -> one of two late
-    assert today.tolist() == [[0.5]]
+    assert today == 0.5
+    # the last ten (15:00 to 01:00, every other one 20 minutes late)
+    assert last10 == pytest.approx(10.0)
+    rows = LiveRows(log, flights, as_of + HOUR, as_of)
+    assert rows.recent[1].count.tolist() == [10]
+    midnight = np.array([seconds_of(dt.datetime(2017, 6, 2))])
+    assert LiveRows(log, flights, midnight + HOUR, midnight).recent[0].count.tolist() == [1]
 
 
 def test_the_encoder_knows_its_features_and_lookback() -> None:
