@@ -47,6 +47,11 @@ LAST_DEPARTURES: Final[int] = 10
 _SPAN: Final[int] = 10**10
 
 
+def route_keys(airlines: Sequence[str], destinations: Sequence[str]) -> list[str]:
+    """The route (airline + destination city) of each departure or flight."""
+    return [f"{a}|{d}" for a, d in zip(airlines, destinations, strict=True)]
+
+
 def local_seconds(
     year: dates.IntLike,
     month: dates.IntLike,
@@ -268,9 +273,16 @@ class DepartureLog:
         return self._index(self._flight_keys)
 
     @cached_property
+    def by_route(self) -> _Index:
+        """The airline's departures to one destination (known without a flight number)."""
+        return self._index(route_keys(self.airline, self.destination))
+
+    @cached_property
     def stacked(self) -> _Stacked:
         """The indexes of :data:`GROUPINGS`, stacked (the windows of a request in one search)."""
-        return _Stacked([self.by_time, self.by_airline, self.by_destination, self.by_flight])
+        return _Stacked(
+            [self.by_time, self.by_airline, self.by_destination, self.by_flight, self.by_route]
+        )
 
     @cached_property
     def _flight_keys(self) -> list[str | None]:
@@ -362,7 +374,9 @@ class LiveRows:
     @property
     def _groups(self) -> tuple[Sequence[Hashable] | None, ...]:
         """Each flight's group in each of :data:`GROUPINGS` (``None``: all of SCL)."""
-        return (None, self.flights.airline, self.flights.destination, self._flight_keys)
+        flights = self.flights
+        routes = route_keys(flights.airline, flights.destination)
+        return (None, flights.airline, flights.destination, self._flight_keys, routes)
 
     @cached_property
     def _flight_keys(self) -> list[str | None]:
@@ -429,6 +443,12 @@ LIVE_FEATURES: Final[dict[str, LiveFeature]] = {
     "airline_6h_mean_delay": _window("airline", 6 * HOUR, "mean_delay"),
     "airline_24h_delayed_share": _window("airline", DAY, "delayed_share"),
     "destination_6h_delayed_share": _window("destination", 6 * HOUR, "delayed_share"),
+    "destination_24h_delayed_share": _window("destination", DAY, "delayed_share"),
+    "airline_7d_delayed_share": _window("airline", 7 * DAY, "delayed_share"),
+    "route_24h_delayed_share": _window("route", DAY, "delayed_share"),
+    "route_7d_departures": _window("route", 7 * DAY, "count"),
+    "route_7d_delayed_share": _window("route", 7 * DAY, "delayed_share"),
+    "route_7d_mean_delay": _window("route", 7 * DAY, "mean_delay"),
     "flight_7d_departures": _window("flight", 7 * DAY, "count"),
     "flight_7d_delayed_share": _window("flight", 7 * DAY, "delayed_share"),
     "flight_7d_mean_delay": _window("flight", 7 * DAY, "mean_delay"),
@@ -439,7 +459,7 @@ LIVE_FEATURES: Final[dict[str, LiveFeature]] = {
 
 #: The groupings a window can count departures in: all of SCL, the flight's airline, its
 #: destination, its airline + flight number (the order of :attr:`DepartureLog.stacked`).
-GROUPINGS: Final[tuple[str, ...]] = ("scl", "airline", "destination", "flight")
+GROUPINGS: Final[tuple[str, ...]] = ("scl", "airline", "destination", "flight", "route")
 #: group -> the window spans (seconds) its live features read, computed together per request.
 GROUP_SPANS: Final[dict[str, tuple[int, ...]]] = {
     group: tuple(
