@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,8 +13,10 @@ from challenge_neuralworks.departures.records import Departure
 from challenge_neuralworks.nowcast.live import (
     DAY,
     DELAY_CLIP,
+    GROUPINGS,
     HOUR,
     LIVE_FEATURES,
+    WINDOW_COLUMNS,
     DepartureLog,
     LiveEncoder,
     LiveRows,
@@ -78,6 +81,60 @@ def test_windows_match_a_brute_force_count(seed: int) -> None:
                     assert window.mean_delay[i] == pytest.approx(clipped.mean())
                 else:
                     assert np.isnan(window.delayed_share[i]) and np.isnan(window.mean_delay[i])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_feature_window_of_the_stacked_search_matches_a_brute_force_count(seed: int) -> None:
+    """One search over the stacked indexes gives every grouping's windows (unseen groups too)."""
+    rng = np.random.default_rng(seed)
+    log = random_log(rng)
+    n = 60
+    as_of = np.concatenate([log.actual[:20], START + rng.integers(0, 11 * DAY, n - 20)])
+    flights = flights_for(
+        [(*AIRLINES, "Nobody Air")[i] for i in rng.integers(0, 4, n)],
+        [None if i == 0 else str(i) for i in rng.integers(0, 40, n)],
+        as_of + HOUR,
+    )
+    flights = replace(
+        flights, destination=[("Calama", "Lima", "Ushuaia")[i] for i in rng.integers(0, 3, n)]
+    )
+    rows = LiveRows(log, flights, as_of + HOUR, as_of)
+    delay = (log.actual - log.scheduled) / 60.0
+    columns = {
+        "scl": lambda i: np.ones(len(log), dtype=bool),
+        "airline": lambda i: np.array(log.airline) == flights.airline[i],
+        "destination": lambda i: np.array(log.destination) == flights.destination[i],
+        "flight": lambda i: (
+            np.array(
+                [
+                    None if f is None else f"{a}|{f}"
+                    for a, f in zip(log.airline, log.flight_number, strict=True)
+                ]
+            )
+            == (
+                None
+                if flights.flight_number[i] is None
+                else f"{flights.airline[i]}|{flights.flight_number[i]}"
+            )
+        ),
+        "route": lambda i: (
+            (np.array(log.airline) == flights.airline[i])
+            & (np.array(log.destination) == flights.destination[i])
+        ),
+    }
+    assert set(columns) == set(GROUPINGS)
+    for group, span in WINDOW_COLUMNS:
+        window = rows.window(group, span)
+        for i, t in enumerate(as_of):
+            mask = (log.actual > t - span) & (log.actual <= t) & columns[group](i)
+            assert window.count[i] == mask.sum(), (group, span, i)
+            if mask.any():
+                assert window.delayed_share[i] == (delay[mask] > 15).sum() / mask.sum()
+                assert window.mean_delay[i] == pytest.approx(
+                    np.clip(delay[mask], *DELAY_CLIP).mean()
+                )
+            else:
+                assert np.isnan(window.delayed_share[i]) and np.isnan(window.mean_delay[i])
 
 
 def test_a_group_the_log_never_saw_has_an_empty_window() -> None:
