@@ -3,11 +3,12 @@
 Delays cluster in time (weather, congestion, an airline's bad morning), so the departures that
 have already left are evidence about the ones that have not. One implementation serves training
 and the API: a :class:`DepartureLog` keeps departures as arrays sorted by actual time, grouped
-(all of SCL, each airline, each destination, each flight), with prefix sums of "delayed" (more
-than 15 minutes) and of the delay in minutes, so the count, delayed share and mean delay of any
-window is two binary searches. Training builds one log from the data set and asks for each
-flight's features "as of" a simulated prediction time; the API builds one from the snapshot the
-handler read (once per snapshot) and asks "as of" now.
+(all of SCL, each airline, each destination, each flight, each route), with prefix sums of
+"delayed" (more than 15 minutes) and of the delay in minutes, so the count, delayed share and mean
+delay of any window is two binary searches; the groupings' indexes are also stacked end to end, so
+one search finds every window a request's features read. Training builds one log from the data
+set and asks for each flight's features "as of" a simulated prediction time; the API builds one
+from the snapshot the handler read (once per snapshot) and asks "as of" now.
 
 The leakage rule is structural: every window ends at the prediction time, inclusive, and every
 lookup of a single earlier departure checks its actual time, so a departure whose actual time is
