@@ -120,24 +120,12 @@ class _Index:
         return codes * _SPAN
 
     def window(self, groups: Sequence[Hashable] | None, as_of: np.ndarray, seconds: int) -> Window:
-        return self.windows(groups, as_of, (seconds,))[seconds]
-
-    def windows(
-        self, groups: Sequence[Hashable] | None, as_of: np.ndarray, spans: Sequence[int]
-    ) -> dict[int, Window]:
-        """:meth:`window` for each of ``spans`` (seconds) at once: one binary search over every
-        window edge, so a request pays numpy's per-call overhead once per group, not per window.
-        Ranges hold actual times in ``(as_of - span, as_of]``; a group the log never saw gets
-        empty ones."""
-        top = np.asarray(self._offsets(groups) + as_of, dtype=np.int64).reshape(-1, 1)
-        edges = np.concatenate([top - np.asarray(spans, dtype=np.int64), top], axis=1)
-        position = np.searchsorted(self.key, edges, side="right")
-        low, high = position[:, :-1], position[:, -1:]
-        summary = self.summarise(low, high)
-        return {
-            span: Window(summary.count[:, j], summary.delayed_share[:, j], summary.mean_delay[:, j])
-            for j, span in enumerate(spans)
-        }
+        """Each flight's group's departures with actual time in ``(as_of - seconds, as_of]``
+        (empty for a group the log never saw). A request's feature windows come from
+        :class:`_Stacked` instead, all in one search."""
+        top = self._offsets(groups) + as_of
+        high = np.searchsorted(self.key, top, side="right")
+        return self.summarise(np.searchsorted(self.key, top - seconds, side="right"), high)
 
     def summarise(self, low: np.ndarray, high: np.ndarray) -> Window:
         """The window of each index range ``[low, high)`` (arrays of one shape, or broadcast)."""
@@ -162,7 +150,7 @@ class _Stacked:
     The keys of each index are shifted past the previous index's (which also leaves one empty
     group slot per index, where a group it never saw is looked up), and their prefix sums are
     laid side by side: a position ``p`` of index ``b``'s block is prefix row ``p + b``. The sums
-    are each index's own, so every window is bit for bit what :meth:`_Index.windows` gives.
+    are each index's own, so every window is bit for bit what :meth:`_Index.window` gives.
     """
 
     def __init__(self, indexes: Sequence[_Index]) -> None:
@@ -372,7 +360,7 @@ class LiveRows:
         """Columns of ``[count | delayed_share | mean_delay]`` of :attr:`feature_windows`."""
         return np.concatenate(self.feature_windows, axis=1, dtype=np.float64)[:, columns]
 
-    @property
+    @cached_property
     def _groups(self) -> tuple[Sequence[Hashable] | None, ...]:
         """Each flight's group in each of :data:`GROUPINGS` (``None``: all of SCL)."""
         flights = self.flights
@@ -459,7 +447,8 @@ LIVE_FEATURES: Final[dict[str, LiveFeature]] = {
 }
 
 #: The groupings a window can count departures in: all of SCL, the flight's airline, its
-#: destination, its airline + flight number (the order of :attr:`DepartureLog.stacked`).
+#: destination, its airline + flight number, its route (airline + destination), in the order of
+#: :attr:`DepartureLog.stacked` and :attr:`LiveRows._groups`.
 GROUPINGS: Final[tuple[str, ...]] = ("scl", "airline", "destination", "flight", "route")
 #: group -> the window spans (seconds) its live features read, computed together per request.
 GROUP_SPANS: Final[dict[str, tuple[int, ...]]] = {
