@@ -19,6 +19,7 @@ Lambda's import path: stdlib and pydantic only (numpy comes in through the model
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -199,7 +200,14 @@ def sample_rate(environ: Mapping[str, str] | None = None) -> float:
 def utc_timestamp(seconds: float) -> str:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` of a Unix time."""
     whole, millis = divmod(round(seconds * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    return f"{_utc_second(whole)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=1)
+def _utc_second(whole: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a whole Unix second: the requests of one second (all of them
+    under load) format it once."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 def _line(common: Mapping[str, Any], **parts: Any) -> str:

@@ -444,10 +444,12 @@ def _string_map(value: Any, names: frozenset[str] | None = None) -> dict[str, st
     """The string entries of ``value`` (only those named in ``names``, lower case, if given)."""
     if not isinstance(value, Mapping):
         return {}
+    if names is None:
+        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
     return {
         k: v
         for k, v in value.items()
-        if isinstance(k, str) and isinstance(v, str) and (names is None or k.lower() in names)
+        if isinstance(k, str) and k.lower() in names and isinstance(v, str)
     }
 
 

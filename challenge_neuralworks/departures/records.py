@@ -89,7 +89,26 @@ def expires_at(departure: Departure) -> int:
 
 
 def parse_time(text: str) -> _dt.datetime:
-    """A stored time (:data:`TIME_FORMAT`) back as a naive datetime."""
+    """A stored time (:data:`TIME_FORMAT`) back as a naive datetime.
+
+    A store read parses two per departure: ``fromisoformat`` takes 0.1 µs where ``strptime``
+    takes 5 µs (17 of the 31 ms an uncached read of 1,660 departures took in ``make bench``).
+    It accepts more ISO shapes than :data:`TIME_FORMAT`, so it is used only on text of exactly
+    that shape; anything else goes through ``strptime``, which refuses what is not.
+    """
+    if (
+        len(text) == 19
+        and text[4] == text[7] == "-"
+        and text[10] == "T"
+        and text[13] == text[16] == ":"
+    ):
+        try:
+            value = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if value.tzinfo is None:
+                return value
     return _dt.datetime.strptime(text, TIME_FORMAT)
 
 

@@ -66,3 +66,17 @@ def test_nearest_distances() -> None:
     to_next, since = dates.nearest_distances(np.array([10, 11, 19, 25, 40]), marks)
     assert to_next.tolist() == [0, 9, 1, 15, 0]
     assert since.tolist() == [0, 1, 9, 5, 0]
+
+
+@pytest.mark.parametrize("count", [1, dates.FEW, dates.FEW + 1, 40])
+def test_sorted_days_agree_with_the_vectorised_distances(count: int) -> None:
+    """The per-date Python path (a request's few dates) and the numpy path (more) give the
+    same distances, on marks, between them and beyond both ends of the table."""
+    marks = np.array([10, 20, 21, 40])
+    rng = np.random.default_rng(count)
+    days = np.concatenate([[10, 21, 40, 0, 55], rng.integers(-5, 60, size=count)])[:count]
+    to_next, since = dates.SortedDays(marks).distances(days)
+    expected = dates.nearest_distances(days, marks)
+    assert to_next.dtype == since.dtype == np.int64
+    assert to_next.tolist() == expected[0].tolist()
+    assert since.tolist() == expected[1].tolist()

@@ -18,10 +18,12 @@ from challenge_neuralworks.departures import store_from_environment
 from challenge_neuralworks.departures.dynamodb import DynamoDBDepartureStore
 from challenge_neuralworks.departures.records import (
     RETENTION,
+    TIME_FORMAT,
     Departure,
     DepartureStore,
     StoreUnavailableError,
     epoch_of,
+    parse_time,
 )
 from challenge_neuralworks.departures.sqlite import SQLiteDepartureStore
 
@@ -254,3 +256,28 @@ def test_the_environment_chooses_the_backend(tmp_path: Path) -> None:
     assert isinstance(default, SQLiteDepartureStore)
     assert default.path.parent.name == ".data"
     assert not default.path.exists() or default.path.is_file()  # nothing created by choosing
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2017-12-08T11:59:00", "2024-02-29T00:00:00", "1999-01-01T23:59:59"],
+)
+def test_stored_times_parse_as_strptime_parses_them(text: str) -> None:
+    assert parse_time(text) == dt.datetime.strptime(text, TIME_FORMAT)
+    assert parse_time(text).tzinfo is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2017-W49-5T11:59:00",  # ISO week date: fromisoformat takes it, TIME_FORMAT does not
+        "2017-12-08T11:59:00+03:00",  # an offset
+        "2017-12-08 11:59:00",
+        "2017-12-08",
+        "2017-12-08T11:59:00.5",
+        "2017-12-32T11:59:00",
+    ],
+)
+def test_times_of_another_shape_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"time data|unconverted data"):
+        parse_time(text)
