@@ -206,14 +206,34 @@ class _Walk:
 
     @classmethod
     def of(cls, ensemble: TreeEnsemble) -> _Walk:
-        """Derive the layout from the ensemble's node arrays (``children`` is [right, left])."""
+        """Derive the layout from the ensemble's node arrays (``children`` is [right, left]),
+        nodes in :func:`level_order`."""
+        order = level_order(ensemble.children, ensemble.roots)
+        position = np.empty(len(order), dtype=np.intp)
+        position[order] = np.arange(len(order))
         return cls(
-            column=np.repeat(ensemble.column.astype(np.intp), 2),
-            threshold=np.repeat(ensemble.threshold.astype(np.float64), 2),
-            child=(2 * ensemble.children.astype(np.intp)).ravel(),
-            leaf_value=np.repeat(ensemble.leaf_value.astype(np.float64), 2),
-            roots=2 * ensemble.roots.astype(np.intp),
+            column=np.repeat(ensemble.column[order].astype(np.intp), 2),
+            threshold=np.repeat(ensemble.threshold[order].astype(np.float64), 2),
+            child=(2 * position[ensemble.children[order]]).ravel(),
+            leaf_value=np.repeat(ensemble.leaf_value[order].astype(np.float64), 2),
+            roots=2 * position[ensemble.roots],
         )
+
+
+def level_order(children: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Every node once, level by level across the trees: all roots, then all their children,
+    and so on (tree order within a level). Each step of the walk reads one node of every tree
+    at the same depth, so this order puts a step's reads close together in memory. With the
+    arrays evicted before each call (a 16 MB sweep), one row's walk took 44-46 µs instead of
+    52-53 (200 trees of depth 8, 12,164 nodes); cached, 29 µs either way; through the whole
+    handler the gain was within noise (p50 204.5 against 205.3 µs, six interleaved rounds)."""
+    levels = []
+    level = np.asarray(roots, dtype=np.intp)
+    while len(level):
+        levels.append(level)
+        internal = level[children[level, 0] != level]  # a leaf is its own child
+        level = children[internal].ravel()
+    return np.concatenate(levels)
 
 
 def _input_encoding(estimator: Any) -> tuple[np.ndarray, dict[int, np.ndarray]]:

@@ -111,3 +111,22 @@ def test_blocks_of_rows_equal_one_row_at_a_time() -> None:
     )
     rows = [ensemble.raw(X[i : i + 1])[0] for i in range(len(X))]
     np.testing.assert_array_equal(ensemble.raw(X), rows)
+
+
+def test_the_walk_reads_nodes_level_by_level() -> None:
+    """The walk's layout holds every node once, roots first, each level after the one above
+    it (the order that keeps a step's reads together); predictions are unchanged by it."""
+    from challenge_neuralworks.ensemble import level_order
+
+    X, y = synthetic(3000)
+    model = HistGradientBoostingClassifier(max_iter=12, max_depth=5, random_state=0).fit(X, y)
+    ensemble = TreeEnsemble.from_hist_gradient_boosting(model)
+    order = level_order(ensemble.children, ensemble.roots)
+    assert sorted(order.tolist()) == list(range(len(ensemble.threshold)))
+    depth = np.concatenate([tree[0].nodes["depth"] for tree in model._predictors])
+    assert np.all(np.diff(depth[order]) >= 0), "a node is laid out before one above it"
+    assert order[: ensemble.n_trees].tolist() == ensemble.roots.tolist()
+    walk = ensemble._walk  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(walk.threshold[::2], ensemble.threshold[order])
+    np.testing.assert_array_equal(walk.roots, 2 * np.arange(ensemble.n_trees))
+    np.testing.assert_allclose(ensemble.raw(X), model._raw_predict(X).ravel(), rtol=0, atol=1e-12)
