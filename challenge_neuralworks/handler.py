@@ -407,14 +407,14 @@ READ_HEADERS: Final[frozenset[str]] = frozenset({"accept-encoding"})
 def _proxy_event(event: Any) -> dict[str, Any] | None:
     """The parts of a REST proxy event Powertools reads, each of the right type; ``None`` when
     the event is not one (a direct invoke with a wrong payload is a 400, not a crash)."""
-    if not isinstance(event, Mapping) or not isinstance(event.get("httpMethod"), str):
+    if not _is_mapping(event) or not isinstance(event.get("httpMethod"), str):
         return None
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         return None
     parameters = event.get("pathParameters") or None
     if parameters is not None and (
-        not isinstance(parameters, Mapping)
+        not _is_mapping(parameters)
         or not all(isinstance(value, str) for value in parameters.values())
     ):
         return None
@@ -430,10 +430,16 @@ def _proxy_event(event: Any) -> dict[str, Any] | None:
         "multiValueQueryStringParameters": None,
         "pathParameters": dict(parameters) if parameters else None,
         "stageVariables": None,
-        "requestContext": dict(context) if isinstance(context, Mapping) else {},
+        "requestContext": dict(context) if _is_mapping(context) else {},
         "body": body,
         "isBase64Encoded": event.get("isBase64Encoded") is True,
     }
+
+
+def _is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, answered without the ABC check for a plain dict (what
+    Lambda and the twin pass): ~0.25 µs less for each of the event's five mappings."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _string(value: Any) -> str:
@@ -442,7 +448,7 @@ def _string(value: Any) -> str:
 
 def _string_map(value: Any, names: frozenset[str] | None = None) -> dict[str, str]:
     """The string entries of ``value`` (only those named in ``names``, lower case, if given)."""
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         return {}
     if names is None:
         return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
