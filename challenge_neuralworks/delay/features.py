@@ -28,6 +28,7 @@ from challenge_neuralworks.airports import (
     resolve_destination,
 )
 from challenge_neuralworks.artifacts import artifact_type
+from challenge_neuralworks.lazy import computed_once
 from challenge_neuralworks.schemas import ScheduledFlight, normalize_flight_number
 
 if TYPE_CHECKING:
@@ -343,24 +344,6 @@ class FeatureEncoder:
         return np.array(columns, dtype=np.float64).reshape(len(columns), len(rows.flights)).T
 
 
-class _once:  # noqa: N801 - a decorator, named like functools.cached_property
-    """``functools.cached_property`` without the lock Python 3.11 takes on every first access
-    (3.12 dropped it): 0.23 µs against 0.51 µs (timeit), for the four or five intermediates of
-    every request's :class:`_Rows`, which lives for one encoding call in one thread."""
-
-    __slots__ = ("compute", "name")
-
-    def __init__(self, compute: Callable[[Any], Any]) -> None:
-        self.compute = compute
-        self.name = compute.__name__
-
-    def __get__(self, rows: Any, owner: type | None = None) -> Any:
-        if rows is None:
-            return self
-        value = rows.__dict__[self.name] = self.compute(rows)
-        return value
-
-
 class _Rows:
     """One encoding call: the flights plus intermediates several features share.
 
@@ -379,24 +362,24 @@ class _Rows:
         if flight_rate is not None:  # training passes out-of-fold rates
             self.__dict__["flight_rate"] = flight_rate
 
-    @_once
+    @computed_once
     def days(self) -> np.ndarray:
         flights = self.flights
         return dates.day_numbers(flights.year, flights.month, flights.day)
 
-    @_once
+    @computed_once
     def weekday(self) -> np.ndarray:
         return dates.weekday_of(self.days)
 
-    @_once
+    @computed_once
     def holiday_distances(self) -> tuple[np.ndarray, np.ndarray]:
         return self.encoder.holiday_days.distances(self.days)
 
-    @_once
+    @computed_once
     def flight_rate(self) -> np.ndarray:
         return self.encoder.flight_rate(self.flights)
 
-    @_once
+    @computed_once
     def airport_rows(self) -> np.ndarray:
         return self.encoder.airport_rows(self.flights)
 

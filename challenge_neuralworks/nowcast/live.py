@@ -33,6 +33,7 @@ from challenge_neuralworks import dates
 from challenge_neuralworks.artifacts import artifact_type
 from challenge_neuralworks.data import DELAY_THRESHOLD_MINUTES
 from challenge_neuralworks.delay.features import FlightColumns, flight_key
+from challenge_neuralworks.lazy import computed_once
 
 if TYPE_CHECKING:
     from challenge_neuralworks.departures.records import Departure
@@ -355,7 +356,7 @@ class LiveRows:
             self._windows[cache_key] = window
         return self._windows[cache_key]
 
-    @cached_property
+    @computed_once
     def feature_windows(self) -> Window:
         """Every window a live feature reads, as (n_flights, len(WINDOW_COLUMNS)) matrices, from
         one search of the stacked indexes (numpy's per-call cost paid once, not per window)."""
@@ -366,14 +367,14 @@ class LiveRows:
         """Columns of ``[count | delayed_share | mean_delay]`` of :attr:`feature_windows`."""
         return np.concatenate(self.feature_windows, axis=1, dtype=np.float64)[:, columns]
 
-    @cached_property
+    @computed_once
     def _groups(self) -> tuple[Sequence[Hashable] | None, ...]:
         """Each flight's group in each of :data:`GROUPINGS` (``None``: all of SCL)."""
         flights = self.flights
         routes = route_keys(flights.airline, flights.destination)
         return (None, flights.airline, flights.destination, self._flight_keys, routes)
 
-    @cached_property
+    @computed_once
     def _flight_keys(self) -> list[str | None]:
         return [
             None if number is None else flight_key(airline, number)
@@ -382,13 +383,13 @@ class LiveRows:
             )
         ]
 
-    @cached_property
+    @computed_once
     def previous_day_delay(self) -> np.ndarray:
         """Delay of the same flight scheduled the day before, if it had left by the prediction
         time (:meth:`DepartureLog.same_flight_days_before`)."""
         return self.log.same_flight_days_before(self.flights, self.scheduled, self.as_of, 1)
 
-    @cached_property
+    @computed_once
     def recent(self) -> tuple[Window, Window]:
         """SCL's departures since local midnight of the prediction time, and its last
         :data:`LAST_DEPARTURES` at or before it (fewer if the log has fewer): one search."""
