@@ -110,7 +110,8 @@ class TreeEnsemble:
     def widen(self, X: np.ndarray) -> np.ndarray:
         """``[X | categorical membership]`` with NaN as +inf, then the same with NaN as -inf:
         the matrix the nodes' ``column`` index (the walk's and the explanations' input)."""
-        X = X[:, self.feature_order]
+        if self.categories or not self._walk.in_order:  # type: ignore[attr-defined]
+            X = X[:, self.feature_order]  # a copy: the category codes are written into it
         for column, values in self.categories.items():
             raw = X[:, column]
             code = np.minimum(np.searchsorted(values, raw), len(values) - 1)
@@ -203,6 +204,9 @@ class _Walk:
     child: np.ndarray
     leaf_value: np.ndarray
     roots: np.ndarray
+    #: ``feature_order`` is the identity (no categorical features): with no category tables
+    #: either, widening reads the input as it is, without the reordering copy.
+    in_order: bool
 
     @classmethod
     def of(cls, ensemble: TreeEnsemble) -> _Walk:
@@ -217,6 +221,7 @@ class _Walk:
             child=(2 * position[ensemble.children[order]]).ravel(),
             leaf_value=np.repeat(ensemble.leaf_value[order].astype(np.float64), 2),
             roots=2 * position[ensemble.roots],
+            in_order=bool(np.array_equal(ensemble.feature_order, np.arange(ensemble.n_features))),
         )
 
 

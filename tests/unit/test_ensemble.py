@@ -130,3 +130,19 @@ def test_the_walk_reads_nodes_level_by_level() -> None:
     np.testing.assert_array_equal(walk.threshold[::2], ensemble.threshold[order])
     np.testing.assert_array_equal(walk.roots, 2 * np.arange(ensemble.n_trees))
     np.testing.assert_allclose(ensemble.raw(X), model._raw_predict(X).ravel(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("categorical", [[0, 2], None])
+def test_evaluating_leaves_the_input_unchanged(categorical: list[int] | None) -> None:
+    """Widening writes category codes into its own copy (reordered inputs) and reads an input
+    in training order as it is: the caller's matrix never changes."""
+    X, y = synthetic(1500)
+    model = HistGradientBoostingClassifier(
+        max_iter=5, random_state=0, categorical_features=categorical
+    ).fit(X, y)
+    ensemble = TreeEnsemble.from_hist_gradient_boosting(model)
+    assert ensemble._walk.in_order is (categorical is None)  # type: ignore[attr-defined]
+    before = X.copy()
+    ensemble.raw(X)
+    ensemble.raw(X[:1])
+    np.testing.assert_array_equal(X, before)
