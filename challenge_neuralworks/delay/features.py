@@ -198,6 +198,9 @@ class FeatureEncoder:
     region_codes: Mapping[str, int] = field(init=False, repr=False)
     #: ``holidays`` searchable both ways (:class:`~challenge_neuralworks.dates.SortedDays`).
     holiday_days: dates.SortedDays = field(init=False, repr=False)
+    #: Label of each code of every categorical feature (:data:`CATEGORICAL_FEATURES`), built
+    #: once: every captured prediction reads it.
+    category_labels: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.features) - set(ALL_FEATURES)
@@ -216,16 +219,14 @@ class FeatureEncoder:
         ):
             object.__setattr__(self, name, {v: i for i, v in enumerate(values)})
         object.__setattr__(self, "holiday_days", dates.SortedDays(self.holidays))
-
-    @property
-    def category_labels(self) -> dict[str, tuple[str, ...]]:
-        """Label of each code of every categorical feature (:data:`CATEGORICAL_FEATURES`)."""
-        return {
+        labels = {
             "airline": self.airlines,
             "destination": self.destinations,
             "country": self.countries,
             "region": self.regions,
         }
+        object.__setattr__(self, "category_labels", labels)
+
 
     @property
     def categorical_mask(self) -> np.ndarray:
