@@ -227,7 +227,6 @@ class FeatureEncoder:
         }
         object.__setattr__(self, "category_labels", labels)
 
-
     @property
     def categorical_mask(self) -> np.ndarray:
         """Boolean mask of the categorical columns of :meth:`encode`'s output."""
