@@ -16,6 +16,7 @@ and says so. Like every model here, the instance holds numpy arrays and plain va
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,7 +136,7 @@ class NowcastClassifier(DelayFamilyModel):
                     "context": {
                         "mode": "live" if live else "schedule_only",
                         "reason": plan.reason[i],
-                        "as_of": time_of(plan.as_of[i]).strftime("%Y-%m-%d %H:%M:%S"),
+                        "as_of": _as_of_text(int(plan.as_of[i])),
                         "lead_hours": round(float(plan.scheduled[i] - plan.as_of[i]) / HOUR, 3),
                         **summaries[i],
                     },
@@ -181,6 +182,9 @@ class NowcastClassifier(DelayFamilyModel):
             read = snapshot.end if snapshot is not None and snapshot.end else None
             now = seconds_of(read or local_time(context.now))
             as_of = np.minimum(now, scheduled - round(self.min_lead_hours * HOUR))
+        covered_from, covered_to = (
+            (-math.inf, math.inf) if snapshot is None else snapshot.memo(_covered, _covered)
+        )
         beyond = ((scheduled - as_of) > self.max_lead_hours * HOUR).tolist()
         if snapshot is None:
             log, rows, seen = None, None, [0] * len(flights)
@@ -194,7 +198,7 @@ class NowcastClassifier(DelayFamilyModel):
                 reasons.append("beyond_horizon")
             elif log is None:
                 reasons.append("departures_unavailable")
-            elif not snapshot.covers(time_of(as_of[i] - self.live.lookback), time_of(as_of[i])):
+            elif not (covered_from <= as_of[i] - self.live.lookback and as_of[i] <= covered_to):
                 reasons.append("outside_window")
             elif seen[i] == 0:
                 reasons.append("no_departures")
@@ -233,6 +237,21 @@ class NowcastClassifier(DelayFamilyModel):
             if not math.isnan(previous[i]):
                 out[i]["previous_day_delay_minutes"] = round(previous[i], 1)
         return out
+
+
+def _covered(snapshot: DepartureSnapshot) -> tuple[float, float]:
+    """The whole local seconds ``s`` with ``snapshot.covers`` true at ``time_of(s)``: from the
+    start rounded up to the end rounded down (unbounded where the snapshot is). Once per
+    snapshot, so a request compares integers instead of building two datetimes a flight."""
+    start, end = snapshot.start, snapshot.end
+    first = -math.inf if start is None else seconds_of(start) + (start.microsecond > 0)
+    return first, math.inf if end is None else seconds_of(end)
+
+
+@functools.lru_cache(maxsize=16)
+def _as_of_text(seconds: int) -> str:
+    """``as_of`` of an answer: every request served from one snapshot has the same one."""
+    return time_of(seconds).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _log_of(snapshot: DepartureSnapshot) -> DepartureLog:

@@ -182,3 +182,37 @@ def test_offline_leads_are_those_the_model_was_trained_for(model: NowcastClassif
 def test_the_handler_reads_the_features_lookback_plus_a_day(model: NowcastClassifier) -> None:
     assert model.departures_lookback == model.live.lookback + PAST_SLACK
     assert np.isclose(model.departures_lookback, 8 * DAY)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.datetime(2017, 3, 1, 10, 0, 0), dt.datetime(2017, 3, 2, 10, 0, 0)),
+        (dt.datetime(2017, 3, 1, 10, 0, 0, 500_000), dt.datetime(2017, 3, 2, 10, 0, 0, 250_000)),
+        (None, dt.datetime(2017, 3, 2, 10, 0, 0, 1)),
+        (dt.datetime(2017, 3, 1, 23, 59, 59, 999_999), None),
+        (None, None),
+    ],
+)
+def test_the_covered_seconds_are_where_the_snapshot_covers(
+    start: dt.datetime | None, end: dt.datetime | None
+) -> None:
+    """The plan compares whole local seconds with the snapshot's bounds computed once; at every
+    second around both bounds that agrees with ``DepartureSnapshot.covers`` on datetimes."""
+    from challenge_neuralworks.nowcast.live import seconds_of, time_of
+    from challenge_neuralworks.nowcast.model import _covered
+
+    snapshot = DepartureSnapshot((), start=start, end=end)
+    first, last = _covered(snapshot)
+    near_start = range(
+        seconds_of(start or dt.datetime(2017, 3, 1)) - 3,
+        7 + seconds_of(start or dt.datetime(2017, 3, 1)),
+    )
+    near_end = range(
+        seconds_of(end or dt.datetime(2017, 3, 2)) - 3,
+        7 + seconds_of(end or dt.datetime(2017, 3, 2)),
+    )
+    for low in near_start:
+        for high in near_end:
+            expected = snapshot.covers(time_of(low), time_of(high))
+            assert (first <= low and high <= last) == expected, (low, high)
