@@ -77,6 +77,7 @@ class TreeEnsemble:
         if cover.shape != np.shape(self.threshold) or not np.all(cover > 0):
             raise ValueError("cover must hold one positive count per node")
         object.__setattr__(self, "_walk", _Walk.of(self))
+        object.__setattr__(self, "_widening", _Widening.of(self))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw scores (log-odds for classifiers) of the rows of ``X`` (n_samples, n_features)."""
@@ -113,7 +114,8 @@ class TreeEnsemble:
     def widen(self, X: np.ndarray) -> np.ndarray:
         """``[X | categorical membership]`` with NaN as +inf, then the same with NaN as -inf:
         the matrix the nodes' ``column`` index (the walk's and the explanations' input)."""
-        if self.categories or not self._walk.in_order:  # type: ignore[attr-defined]
+        widening: _Widening = self._widening  # type: ignore[attr-defined]
+        if self.categories or not widening.in_order:
             X = X[:, self.feature_order]  # a copy: the category codes are written into it
         for column, values in self.categories.items():
             raw = X[:, column]
@@ -126,7 +128,7 @@ class TreeEnsemble:
             member = self.categorical_left[np.arange(codes.shape[1]), safe]
             X = np.concatenate([X, np.where(missing, np.nan, member)], axis=1)
         wide = np.concatenate([X, X], axis=1)
-        np.copyto(wide, self._walk.missing, where=np.isnan(wide))  # type: ignore[attr-defined]
+        np.copyto(wide, widening.missing, where=np.isnan(wide))
         return wide
 
     @classmethod
@@ -208,6 +210,27 @@ class _Walk:
     child: np.ndarray
     leaf_value: np.ndarray
     roots: np.ndarray
+
+    @classmethod
+    def of(cls, ensemble: TreeEnsemble) -> _Walk:
+        """Derive the layout from the ensemble's node arrays (``children`` is [right, left]),
+        nodes in :func:`level_order`."""
+        order = level_order(ensemble.children, ensemble.roots)
+        position = np.empty(len(order), dtype=np.intp)
+        position[order] = np.arange(len(order))
+        return cls(
+            column=np.repeat(ensemble.column[order].astype(np.intp), 2),
+            threshold=np.repeat(ensemble.threshold[order].astype(np.float64), 2),
+            child=(2 * position[ensemble.children[order]]).ravel(),
+            leaf_value=np.repeat(ensemble.leaf_value[order].astype(np.float64), 2),
+            roots=2 * position[ensemble.roots],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Widening:
+    """What :meth:`TreeEnsemble.widen` needs beyond the ensemble's fields, derived on load."""
+
     #: ``feature_order`` is the identity (no categorical features): with no category tables
     #: either, widening reads the input as it is, without the reordering copy.
     in_order: bool
@@ -217,19 +240,10 @@ class _Walk:
     missing: np.ndarray
 
     @classmethod
-    def of(cls, ensemble: TreeEnsemble) -> _Walk:
-        """Derive the layout from the ensemble's node arrays (``children`` is [right, left]),
-        nodes in :func:`level_order`."""
-        order = level_order(ensemble.children, ensemble.roots)
+    def of(cls, ensemble: TreeEnsemble) -> _Widening:
+        """Derive both from the ensemble's input encoding."""
         width = ensemble.n_features + len(ensemble.categorical_features)
-        position = np.empty(len(order), dtype=np.intp)
-        position[order] = np.arange(len(order))
         return cls(
-            column=np.repeat(ensemble.column[order].astype(np.intp), 2),
-            threshold=np.repeat(ensemble.threshold[order].astype(np.float64), 2),
-            child=(2 * position[ensemble.children[order]]).ravel(),
-            leaf_value=np.repeat(ensemble.leaf_value[order].astype(np.float64), 2),
-            roots=2 * position[ensemble.roots],
             in_order=bool(np.array_equal(ensemble.feature_order, np.arange(ensemble.n_features))),
             missing=np.repeat([np.inf, -np.inf], width),
         )

@@ -311,18 +311,17 @@ class FeatureEncoder:
         )
         return cities[int(candidates[np.argmin(distances)])]
 
-    def destination_code(
-        self, flights: FlightColumns, rows: Callable[[], np.ndarray]
-    ) -> np.ndarray:
-        """The ``destination`` feature: the city's code, or its stand-in's (:meth:`stand_in`).
-        ``rows`` gives the flights' airport rows (:meth:`airport_rows`), asked for only when a
-        city is not a trained one: a request for a known city never looks its airport up."""
+    def destination_code(self, rows: _Rows) -> np.ndarray:
+        """The ``destination`` feature of one encoding call's flights: the city's code, or its
+        stand-in's (:meth:`stand_in`). The flights' airport rows (:attr:`_Rows.airport_rows`)
+        are looked up only when a city is not a trained one: a request for a known city never
+        looks its airport up."""
         codes = self.destination_codes
-        out = np.empty(len(flights), dtype=np.float64)
-        for i, city in enumerate(flights.destination):
+        out = np.empty(len(rows.flights), dtype=np.float64)
+        for i, city in enumerate(rows.flights.destination):
             code = codes.get(city)
             if code is None:
-                stand_in = self.stand_in(int(rows()[i]))
+                stand_in = self.stand_in(int(rows.airport_rows[i]))
                 code = np.nan if stand_in is None else codes[stand_in]
             out[i] = code
         return out
@@ -407,7 +406,7 @@ def _high_season(rows: _Rows) -> np.ndarray:
 #: The formula of every feature in :data:`ALL_FEATURES`, keyed by name (same order).
 FEATURE_FORMULAS: Final[dict[str, Callable[[_Rows], Any]]] = {
     "airline": lambda r: [r.encoder.airline_codes.get(a, np.nan) for a in r.flights.airline],
-    "destination": lambda r: r.encoder.destination_code(r.flights, lambda: r.airport_rows),
+    "destination": lambda r: r.encoder.destination_code(r),
     "international": lambda r: [t == "I" for t in r.flights.flight_type],
     "month": lambda r: r.flights.month,
     "day": lambda r: r.flights.day,

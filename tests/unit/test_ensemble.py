@@ -141,7 +141,7 @@ def test_evaluating_leaves_the_input_unchanged(categorical: list[int] | None) ->
         max_iter=5, random_state=0, categorical_features=categorical
     ).fit(X, y)
     ensemble = TreeEnsemble.from_hist_gradient_boosting(model)
-    assert ensemble._walk.in_order is (categorical is None)  # type: ignore[attr-defined]
+    assert ensemble._widening.in_order is (categorical is None)  # type: ignore[attr-defined]
     before = X.copy()
     ensemble.raw(X)
     ensemble.raw(X[:1])
