@@ -210,7 +210,13 @@ def _utc_second(whole: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
-def _line(common: Mapping[str, Any], **parts: Any) -> str:
+def _line(
+    common: Mapping[str, Any],
+    item: Mapping[str, Any],
+    validated: Mapping[str, Any],
+    features: Mapping[str, Any],
+    answer: Mapping[str, Any],
+) -> str:
     """One capture line: the JSON of a :class:`CaptureRecord`, built without the model.
 
     The values are built here, not received, so they are serialised directly by pydantic-core's
@@ -219,7 +225,15 @@ def _line(common: Mapping[str, Any], **parts: Any) -> str:
     infinities become ``null``, as the model's own serialisation writes them. Readers validate
     every line with :class:`CaptureRecord`, and a test checks that what is written validates.
     """
-    payload = {"kind": KIND, "schema": SCHEMA, **common, **parts}
+    payload = {
+        "kind": KIND,
+        "schema": SCHEMA,
+        **common,
+        "item": item,
+        "input": validated,
+        "features": features,
+        "answer": answer,
+    }
     return to_json(payload, inf_nan_mode="null").decode() + "\n"
 
 
@@ -301,14 +315,9 @@ class Capture:
                 matrix = features[chosen]
             features = model.feature_values([parsed[i] for i in chosen], matrix)
             common = self._common(model, event, context)
+            input_values = model.input_values
             lines = [
-                _line(
-                    common,
-                    item=items[i],
-                    input=model.input_values(parsed[i]),
-                    features=values,
-                    answer=answers[i],
-                )
+                _line(common, items[i], input_values(parsed[i]), values, answers[i])
                 for i, values in zip(chosen, features, strict=True)
             ]
         except Exception:  # a capture bug must never fail the request
@@ -336,15 +345,15 @@ class Capture:
             if not self._chosen(1):
                 return 0
             common = self._common(model, event, context)
-            line = _line(common, item=item, input={}, features={}, answer=error)
+            line = _line(common, item, {}, {}, error)
         except Exception:
             self._failed(1, "could not build a capture record")
             return 0
         return self._write([line], common)
 
-    def _chosen(self, count: int) -> list[int]:
+    def _chosen(self, count: int) -> Sequence[int]:
         if self.sample >= 1.0:
-            return list(range(count))
+            return range(count)
         draw, sample = self._draw, self.sample
         return [i for i in range(count) if draw() < sample]
 

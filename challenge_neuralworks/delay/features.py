@@ -201,6 +201,11 @@ class FeatureEncoder:
     #: Label of each code of every categorical feature (:data:`CATEGORICAL_FEATURES`), built
     #: once: every captured prediction reads it.
     category_labels: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
+    #: Each feature in matrix order with its labels (``None`` for a numeric one): what a
+    #: captured prediction's feature values are read through.
+    labelled_features: tuple[tuple[str, tuple[str, ...] | None], ...] = field(
+        init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         unknown = set(self.features) - set(ALL_FEATURES)
@@ -226,6 +231,9 @@ class FeatureEncoder:
             "region": self.regions,
         }
         object.__setattr__(self, "category_labels", labels)
+        object.__setattr__(
+            self, "labelled_features", tuple((name, labels.get(name)) for name in self.features)
+        )
 
     @property
     def categorical_mask(self) -> np.ndarray:

@@ -200,18 +200,15 @@ class DelayFamilyModel(Model):
         where missing.
         ``matrix`` is the items' feature matrix when :meth:`predict` already computed it."""
         encoder = self.encoder
-        labels = encoder.category_labels
         if matrix is None:
             matrix = encoder.encode(FlightColumns.from_flights(items))
-        rows = matrix.tolist()
+        features, isnan = encoder.labelled_features, math.isnan
         return [
             {
-                name: None
-                if math.isnan(value)
-                else (labels[name][int(value)] if name in labels else value)
-                for name, value in zip(encoder.features, row, strict=True)
+                name: None if isnan(value) else (value if labels is None else labels[int(value)])
+                for (name, labels), value in zip(features, row, strict=True)
             }
-            for row in rows
+            for row in matrix.tolist()
         ]
 
     def input_values(self, item: ScheduledFlight) -> dict[str, Any]:
