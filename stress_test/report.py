@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,11 @@ AWS_SOURCES = {
 }
 
 
+#: The project's targets for ``make stress`` (issue 6) beyond the challenge's request floor
+#: (which the run itself checks, ``--min-requests``): 2 cores shared with the load generator.
+STRESS_TARGETS = {"requests_per_s": 5_000, "p99_ms": 50}
+
+
 class MissingResultsError(FileNotFoundError):
     """A results file the report needs was never written."""
 
@@ -66,6 +71,26 @@ def _n(value: float, digits: int = 0) -> str:
 
 def _ms(microseconds: float) -> str:
     return f"{microseconds / 1000:,.2f} ms"
+
+
+def _target(
+    measured: float,
+    op: str,
+    target: float,
+    shown: Callable[[float], str] = str,
+    *,
+    figure: str = "",
+) -> str:
+    """``">= 5,000: met"``: a target and whether the measured figure meets it, so the verdict of
+    the challenge's test is never read as every target met."""
+    met = {
+        ">=": measured >= target,
+        "<=": measured <= target,
+        "<": measured < target,
+        "==": measured == target,
+    }[op]
+    bound = shown(target) if op == "==" else f"{op} {shown(target)}"
+    return f"{figure}{bound}: {'met' if met else '**not met**'}"
 
 
 def _spread(figure: dict[str, float], digits: int = 1) -> str:
@@ -166,6 +191,11 @@ def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         else "FAILED: " + "; ".join(stress["checks"]["problems"])
     )
     socket_errors = _socket_errors(script)
+    targets = bench["targets"]
+    requests_per_s = result["requests_per_s"]
+    p50_us = single["handler_p50_us"]["median"]
+    cold_s = cold["ours"]["import_and_load_s"]["median"]
+    cold_ratio = cold["ratio_import_and_load"]["median"]
     return [
         "## The challenge's test",
         "",
@@ -174,38 +204,59 @@ def headline(stress: dict[str, Any], bench: dict[str, Any]) -> list[str]:
         f"{_execution(stress)}), POSTing "
         f"{_n(stress['load']['distinct_bodies'])} distinct valid flights from the data set with "
         f"the API key, on the same {_cores(stress)} cores as the server. Verdict: "
-        f"**{passed}**.",
+        f"**{passed}** (the challenge's test: the request floor, and no request failed). The "
+        "other rows are the project's performance targets, each marked met or not met.",
         "",
         markdown_table(
             ["figure", "measured", "target"],
             [
-                [f"requests in {result['duration_s']:.1f} s", _n(result["requests"]), ">= 50,000"],
-                ["requests/s", f"**{_n(result['requests_per_s'])}**", ">= 5,000"],
-                ["non-2xx responses", script["non_2xx"], 0],
-                ["socket errors (connect/read/write)", socket_errors, 0],
-                ["timeouts (2 s)", errors["timeout"], 0],
+                [
+                    f"requests in {result['duration_s']:.1f} s",
+                    _n(result["requests"]),
+                    _target(result["requests"], ">=", stress["checks"]["min_requests"], _n),
+                ],
+                [
+                    "requests/s",
+                    f"**{_n(requests_per_s)}**",
+                    _target(requests_per_s, ">=", STRESS_TARGETS["requests_per_s"], _n),
+                ],
+                ["non-2xx responses", script["non_2xx"], _target(script["non_2xx"], "==", 0)],
+                [
+                    "socket errors (connect/read/write)",
+                    socket_errors,
+                    _target(socket_errors, "==", 0),
+                ],
+                ["timeouts (2 s)", errors["timeout"], _target(errors["timeout"], "==", 0)],
                 [
                     "latency p50 / p90 / p99",
                     f"{_ms(latency['p50'])} / {_ms(latency['p90'])} / **{_ms(latency['p99'])}**",
-                    "p99 < 50 ms",
+                    _target(
+                        latency["p99"] / 1000,
+                        "<",
+                        STRESS_TARGETS["p99_ms"],
+                        lambda v: f"{v:g} ms",
+                        figure="p99 ",
+                    ),
                 ],
                 ["latency p99.9 / max", f"{_ms(latency['p99_9'])} / {_ms(latency['max'])}", ""],
                 ["server CPU per request", f"{_n(stress['server']['cpu_us_per_request'])} µs", ""],
                 [
                     "handler alone, one prediction, in-process p50 (`make bench`)",
-                    f"{single['handler_p50_us']['median']:.1f} µs",
-                    "<= 150 µs",
+                    f"{p50_us:.1f} µs",
+                    _target(p50_us, "<=", targets["single_p50_us"], lambda v: f"{v:g} µs"),
                 ],
                 [
-                    "cold start: import handler + load both models (median of "
+                    "cold start: import handler + load every model (median of "
                     f"{cold['ours']['import_and_load_s']['runs']} fresh processes)",
-                    f"{cold['ours']['import_and_load_s']['median']:.3f} s",
-                    "<= 0.5 s",
+                    f"{cold_s:.3f} s",
+                    _target(cold_s, "<=", targets["cold_start_s"], lambda v: f"{v:g} s"),
                 ],
                 [
                     "cold start vs the public stack (pandas + scikit-learn), same run",
-                    f"{cold['ratio_import_and_load']['median']:.2f}x",
-                    "<= 0.3x",
+                    f"{cold_ratio:.2f}x",
+                    _target(
+                        cold_ratio, "<=", targets["cold_start_ratio_vs_public"], lambda v: f"{v:g}x"
+                    ),
                 ],
             ],
         ),

@@ -138,3 +138,25 @@ def test_runs_on_different_machines_are_named(tmp_path: Path) -> None:
     assert len(notes) == 1, "only the machine section compares the locust run with others"
     assert "make stress-locust: Other CPU, 4 cores, 16.0 GiB" in notes[0]
     assert "make stress: Test CPU 8000, 8 cores, 64.0 GiB" in notes[0]
+
+
+def _headline_row(lines: list[str], figure: str) -> str:
+    return next(line for line in lines if line.startswith(f"| {figure}"))
+
+
+def test_each_target_is_marked_met_or_not_met_against_its_figure() -> None:
+    stress = json.loads((RESULTS_DIR / "stress.json").read_text(encoding="utf-8"))
+    bench = json.loads((RESULTS_DIR / "bench.json").read_text(encoding="utf-8"))
+    single = bench["single"]["handler_p50_us"]
+    stress["result"]["requests_per_s"] = 4_999.0
+    single["median"] = 150.0
+    lines = "\n".join(report.headline(stress, bench)).splitlines()
+    assert _headline_row(lines, "requests/s").endswith("| >= 5,000: **not met** |")
+    assert _headline_row(lines, "handler alone").endswith("| <= 150 µs: met |")
+    stress["result"]["requests_per_s"] = 5_000.0
+    single["median"] = 150.1
+    stress["result"]["script"]["errors"]["timeout"] = 3
+    lines = "\n".join(report.headline(stress, bench)).splitlines()
+    assert _headline_row(lines, "requests/s").endswith("| >= 5,000: met |")
+    assert _headline_row(lines, "handler alone").endswith("| <= 150 µs: **not met** |")
+    assert _headline_row(lines, "timeouts").endswith("| 3 | 0: **not met** |")
